@@ -1,0 +1,37 @@
+"""The registry of stub specs: one module per stub, each exporting SPEC."""
+
+from __future__ import annotations
+
+from autograder.engine.spec import Spec
+from autograder.engine.specs import (
+    apply_mask,
+    backprop_by_hand,
+    discount_rewards,
+    policy_backward,
+    policy_forward,
+    prepro,
+    rmsprop_step,
+)
+
+SPECS: dict[str, Spec] = {
+    spec.name: spec
+    for spec in (
+        backprop_by_hand.SPEC,
+        apply_mask.SPEC,
+        prepro.SPEC,
+        discount_rewards.SPEC,
+        policy_forward.SPEC,
+        policy_backward.SPEC,
+        rmsprop_step.SPEC,
+    )
+}
+
+
+def get_spec(name: str) -> Spec:
+    """The spec of stub `name`; a clear error for unknown names."""
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise KeyError(
+            f"no tests for a stub called {name!r}; known stubs: {', '.join(sorted(SPECS))}"
+        ) from None

@@ -1,0 +1,122 @@
+"""Prepare a submission for autograding without ever modifying what was submitted.
+
+`prepare` reads submitted/<student>/<assignment>/, repairs what a real batch
+breaks, and writes the result to prepared/<student>/<assignment>/, which is what
+nbgrader autogrades. Every repair is reported in words a TA can pass on:
+
+* a notebook that is not valid JSON / nbformat is graded as an empty submission;
+* a renamed notebook ("pong (1).ipynb") is matched to the expected one by its cells;
+* a missing notebook is graded as not submitted (zero, recorded);
+* deleted graded cells are restored from the release (so deleting a test cell
+  cannot dodge it; a deleted answer cell is graded as unanswered).
+
+Duplicated cells are left to nbgrader's DeduplicateIds (the first copy counts).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbformat.notebooknode import NotebookNode
+
+from autograder import notebooks
+from autograder.course import Course
+
+
+@dataclass
+class Prepared:
+    student: str
+    problems: list[str] = field(default_factory=list)
+
+
+def read_or_explain(path: Path) -> tuple[NotebookNode | None, str | None]:
+    """The notebook, or None and a one-line reason it cannot be read."""
+    try:
+        json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"invalid JSON: {exc}"
+    try:
+        return notebooks.read(path), None
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the same case
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, f"not an nbformat 4 notebook: {reason[:160]}"
+
+
+def restore_deleted_cells(submitted: NotebookNode, released: NotebookNode) -> list[str]:
+    """Re-insert graded or locked cells of the release that the student deleted."""
+    present = set(notebooks.cells_by_id(submitted))
+    restored: list[str] = []
+    position = 0
+    for cell in released.cells:
+        gid = notebooks.grade_id(cell)
+        if gid is None:
+            continue
+        if gid in present:
+            ids = [notebooks.grade_id(c) for c in submitted.cells]
+            position = ids.index(gid) + 1
+            continue
+        if notebooks.is_graded(cell) or notebooks.meta(cell).get("locked") or notebooks.is_stub(cell):
+            submitted.cells.insert(position, cell)
+            position += 1
+            restored.append(gid)
+    return restored
+
+
+def match_renamed(expected: str, candidates: list[Path], released: NotebookNode) -> Path | None:
+    """The unexpected notebook sharing the most cell ids with the released one."""
+    wanted = set(notebooks.cells_by_id(released))
+    best, best_overlap = None, 0
+    for path in candidates:
+        nb, _ = read_or_explain(path)
+        if nb is None:
+            continue
+        overlap = len(wanted & set(notebooks.cells_by_id(nb)))
+        if overlap > best_overlap:
+            best, best_overlap = path, overlap
+    return best
+
+
+def prepare(course: Course, assignment: str, student: str) -> Prepared:
+    source_dir = course.submitted / student / assignment
+    target = course.prepared / student / assignment
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    result = Prepared(student)
+
+    for extra in source_dir.iterdir():
+        if extra.is_file() and extra.suffix != ".ipynb":
+            shutil.copy2(extra, target / extra.name)
+
+    expected = course.notebooks(assignment)
+    unexpected = sorted(p for p in source_dir.glob("*.ipynb") if p.stem not in expected)
+    for name in expected:
+        released = notebooks.read(course.release / assignment / f"{name}.ipynb")
+        path = source_dir / f"{name}.ipynb"
+        if not path.exists():
+            renamed = match_renamed(name, unexpected, released)
+            if renamed is None:
+                result.problems.append(f"{name}.ipynb missing: graded as not submitted (0 points)")
+                notebooks.write(released, target / f"{name}.ipynb")
+                continue
+            unexpected.remove(renamed)
+            result.problems.append(f"'{renamed.name}' graded as {name}.ipynb (renamed notebook)")
+            path = renamed
+        nb, error = read_or_explain(path)
+        if nb is None:
+            result.problems.append(
+                f"{path.name} is not a readable notebook ({error}): graded as empty; "
+                "ask the student to re-upload the file"
+            )
+            notebooks.write(released, target / f"{name}.ipynb")
+            continue
+        restored = restore_deleted_cells(nb, released)
+        if restored:
+            result.problems.append(f"{name}.ipynb: restored deleted cells {', '.join(restored)}")
+        notebooks.write(nb, target / f"{name}.ipynb")
+    for path in unexpected:
+        result.problems.append(f"ignored extra notebook '{path.name}'")
+    return result
