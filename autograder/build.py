@@ -9,14 +9,25 @@ demo/submitted/...    demo submissions (see autograder/demo.py)
 from __future__ import annotations
 
 import shutil
+import tempfile
+from pathlib import Path
 
 from autograder import demo, modules
 from autograder.course import Course, CourseError, nbgrader_errors
 
+STALE_GRADEBOOK = "Cannot add or remove cells"
+
 
 def generate_release(course: Course, assignment: str) -> None:
-    api = course.api()
-    result = api.generate_assignment(assignment, force=True, create=True)
+    """release/<assignment>/ from source/, independent of the state of gradebook.db.
+
+    nbgrader refuses to regenerate an assignment whose cells changed once the
+    gradebook holds submissions of it; the release must not depend on that, so it
+    is generated against a scratch gradebook. `sync_gradebook` updates the real one.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        api = course.api(db_url=f"sqlite:///{Path(scratch) / 'gradebook.db'}")
+        result = api.generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
         raise CourseError(
             f"nbgrader generate_assignment failed for {assignment!r}; fix the source "
@@ -27,6 +38,27 @@ def generate_release(course: Course, assignment: str) -> None:
     for stale in (course.release / assignment).glob("*.ipynb"):
         if stale.stem not in expected:
             stale.unlink()
+
+
+def sync_gradebook(course: Course, assignment: str) -> str | None:
+    """Record the current version of `assignment` (cells, points) in gradebook.db.
+
+    Returns None when done, or a warning when nbgrader keeps the previous version
+    because submissions were graded against it (their grades are left untouched).
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        api = course.api(release_directory=scratch)
+        result = api.generate_assignment(assignment, force=True, create=True)
+    if result["success"]:
+        return None
+    errors = nbgrader_errors(result)
+    if STALE_GRADEBOOK in errors:
+        return (
+            f"gradebook.db keeps the previous version of {assignment!r}: cells were added or removed "
+            "since submissions were graded, and nbgrader never rewrites graded work. Their grades stay "
+            f"as they are; to grade everyone against the new version, run `rlgrade regrade {assignment}`."
+        )
+    raise CourseError(f"could not record {assignment!r} in the gradebook. nbgrader said:\n{errors}")
 
 
 def generate_modules(course: Course, assignment: str) -> None:
@@ -47,7 +79,10 @@ def generate_modules(course: Course, assignment: str) -> None:
 
 
 def build(course: Course, assignments: list[str] | None = None) -> list[str]:
-    """Regenerate release, modules and demo submissions; returns the assignments built."""
+    """Regenerate release, modules and demo submissions; returns the assignments built.
+
+    Warnings about the gradebook (see `sync_gradebook`) are printed, not raised.
+    """
     names = [course.check_assignment(a) for a in assignments] if assignments else course.assignments()
     if not names:
         raise CourseError(f"no assignments found in {course.source}")
@@ -55,4 +90,7 @@ def build(course: Course, assignments: list[str] | None = None) -> list[str]:
         generate_release(course, assignment)
         generate_modules(course, assignment)
         demo.write_demo_submissions(course, assignment)
+        warning = sync_gradebook(course, assignment)
+        if warning:
+            print(f"warning: {warning}")
     return names

@@ -4,6 +4,7 @@ rlgrade build [ASSIGNMENT ...]       regenerate release/, solutions/, assignment
 rlgrade release ASSIGNMENT           build, then release to the nbgrader exchange
 rlgrade collect ASSIGNMENT [--zip F] collect from the exchange or an LMS zip download
 rlgrade autograde ASSIGNMENT         grade submitted/ into the gradebook, print a table
+rlgrade regrade ASSIGNMENT           grade everyone again after the assignment changed
 rlgrade feedback ASSIGNMENT          HTML feedback without hidden tests
 rlgrade export [--to grades.csv]     the gradebook as CSV
 rlgrade demo                         all of it on the demo submissions
@@ -82,6 +83,16 @@ def cmd_autograde(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regrade(course: Course, args: argparse.Namespace) -> int:
+    from autograder.grading import regrade
+
+    results, notes = regrade(course, args.assignment)
+    print_table(args.assignment, results)
+    for note in notes:
+        print(f"  {note}")
+    return 0
+
+
 def cmd_feedback(course: Course, args: argparse.Namespace) -> int:
     from autograder.feedback import generate_feedback
     from autograder.grading import submitted_students
@@ -104,10 +115,10 @@ def cmd_export(course: Course, args: argparse.Namespace) -> int:
 def cmd_demo(course: Course, args: argparse.Namespace) -> int:
     """Build, grade the demo submissions into gradebook.db, write feedback and grades.csv."""
     from autograder import demo
-    from autograder.build import build
+    from autograder.build import build, sync_gradebook
     from autograder.export import export_csv
     from autograder.feedback import generate_feedback
-    from autograder.grading import autograde
+    from autograder.grading import autograde, regrade
 
     for assignment in build(course):
         staged = demo.demo_root(course)
@@ -116,7 +127,11 @@ def cmd_demo(course: Course, args: argparse.Namespace) -> int:
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(student_dir / assignment, target)
-        results = autograde(course, assignment, list(demo.STUDENTS), force=True)
+        if sync_gradebook(course, assignment):
+            results, notes = regrade(course, assignment)
+            print("\n".join(f"  {note}" for note in notes))
+        else:
+            results = autograde(course, assignment, list(demo.STUDENTS), force=True)
         print_table(assignment, results)
         graded = [r.student for r in results if r.status != "failed"]
         generate_feedback(course, assignment, graded)
@@ -149,6 +164,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--student", action="append", help="only this student (repeatable)")
     s.add_argument("--force", action="store_true", help="regrade submissions already graded")
     s.set_defaults(run=cmd_autograde)
+    s = sub.add_parser(
+        "regrade", help="grade everyone again after the assignment changed (keeps manual scores)"
+    )
+    s.add_argument("assignment")
+    s.set_defaults(run=cmd_regrade)
     s = sub.add_parser("feedback", help="generate HTML feedback (hidden tests removed)")
     s.add_argument("assignment")
     s.add_argument("--student", action="append")

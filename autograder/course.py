@@ -7,6 +7,7 @@ tests and the benchmarks agree on it.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import sys
@@ -115,7 +116,7 @@ class Course:
         if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
-        config = Config(self.config)
+        config = copy.deepcopy(self.config)  # overrides must not leak into the shared config
         for key, value in overrides.items():
             setattr(config.CourseDirectory, key, value)
         coursedir = CourseDirectory(config=config)

@@ -29,9 +29,11 @@ def leaked_hidden_tests(html_file: Path, hidden_snippets: list[str]) -> list[str
 
 
 def hidden_snippets(course: Course, assignment: str) -> list[str]:
-    """The distinctive code lines inside hidden test regions of the source notebooks."""
-
-    snippets: list[str] = []
+    """The distinctive code lines of hidden test regions: those that occur nowhere else
+    in the source notebooks (a line like `torch.manual_seed(0)` in a visible cell too
+    says nothing about a leak)."""
+    hidden: set[str] = set()
+    visible: set[str] = set()
     for name in course.notebooks(assignment):
         for cell in notebooks.read(course.source / assignment / f"{name}.ipynb").cells:
             inside = False
@@ -41,8 +43,10 @@ def hidden_snippets(course: Course, assignment: str) -> list[str]:
                 elif "END HIDDEN TESTS" in line:
                     inside = False
                 elif inside and len(line.strip()) >= MIN_SNIPPET and not line.strip().startswith("#"):
-                    snippets.append(line.strip())
-    return snippets
+                    hidden.add(line.strip())
+                else:
+                    visible.add(line.strip())
+    return sorted(hidden - visible)
 
 
 def generate_feedback(course: Course, assignment: str, students: list[str]) -> dict[str, str]:

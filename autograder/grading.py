@@ -68,6 +68,26 @@ def read_scores(course: Course, assignment: str, result: Result) -> None:
                     )
 
 
+def execution_problems(course: Course, assignment: str, student: str) -> list[str]:
+    """Notes for cells that timed out, and for notebooks whose kernel died part-way."""
+    from autograder import notebooks
+
+    notes = []
+    for path in sorted((course.autograded / student / assignment).glob("*.ipynb")):
+        for cell in notebooks.read(path).cells:
+            where = notebooks.grade_id(cell) or "a code cell"
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if any(o.get("ename") == "CellTimeoutError" for o in errors):
+                notes.append(f"{path.name}: {where} ran past the time limit and scored 0")
+            if any(o.get("ename") == "KernelDied" and "while running" in o.get("evalue", "") for o in errors):
+                notes.append(
+                    f"{path.name}: the kernel died in {where} (os._exit, a crash or out of memory); "
+                    "the cells after it were not run and scored 0"
+                )
+                break
+    return notes
+
+
 def explain_failure(outcome: dict) -> str:
     """A short reason from nbgrader's result of a failed autograde."""
     log = (outcome.get("log") or "") + (outcome.get("error") or "")
@@ -92,6 +112,8 @@ def grade_one(course: Course, api, assignment: str, student: str, force: bool) -
         result.problems.append("autograde failed: " + explain_failure(outcome))
     elif "Skipping existing assignment" in log:
         result.status = "skipped"
+    else:
+        result.problems.extend(execution_problems(course, assignment, student))
     read_scores(course, assignment, result)
     after = manual_scores(course, assignment, student)
     for key, (manual, auto_before) in before.items():
@@ -129,7 +151,7 @@ def autograde(
         raise CourseError(
             f"no submissions of {assignment!r} in {course.submitted}: collect them first (`rlgrade collect`)"
         )
-    ensure_in_gradebook(course, assignment)
+    require_current_gradebook(course, assignment)
     api = course.api(submitted_directory=course.prepared.name)
     results: list[Result] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -145,16 +167,58 @@ def autograde(
     return results
 
 
-def ensure_in_gradebook(course: Course, assignment: str) -> None:
-    """A fresh clone has release/ but no gradebook.db: register the assignment."""
+def require_current_gradebook(course: Course, assignment: str) -> None:
+    """Grading against a stale version of the assignment would misgrade: refuse."""
+    from autograder.build import sync_gradebook
+
+    warning = sync_gradebook(course, assignment)
+    if warning:
+        raise CourseError(warning)
+
+
+def regrade(course: Course, assignment: str, progress: bool = True) -> tuple[list[Result], list[str]]:
+    """Grade every submission again against the current version of `assignment`.
+
+    nbgrader cannot change an assignment's cells once submissions are graded, so the
+    assignment is dropped from the gradebook and graded afresh. Nothing is lost: the
+    gradebook file is backed up first, and every manual score a TA gave is put back
+    on the same cell. Returns the results and notes on what was restored or dropped.
+    """
+    import shutil
+    import time
+
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(course.config.CourseDirectory.db_url, course.config.CourseDirectory.course_id) as gb:
+    from autograder.build import sync_gradebook
+
+    course.check_assignment(assignment)
+    notes: list[str] = []
+    if course.gradebook_path.is_file():
+        backup = course.gradebook_path.with_name(f"gradebook.{time.strftime('%Y%m%d-%H%M%S')}.db")
+        shutil.copy2(course.gradebook_path, backup)
+        notes.append(f"backed up the gradebook to {backup.name}")
+    students = submitted_students(course, assignment)
+    kept = {student: manual_scores(course, assignment, student) for student in students}
+    db_url, course_id = course.config.CourseDirectory.db_url, course.config.CourseDirectory.course_id
+    with Gradebook(db_url, course_id) as gb:
         try:
-            if gb.find_assignment(assignment).notebooks:
-                return
+            gb.remove_assignment(assignment)
         except MissingEntry:
             pass
-    from autograder.build import generate_release
-
-    generate_release(course, assignment)
+    warning = sync_gradebook(course, assignment)
+    if warning:
+        raise CourseError(warning)
+    results = autograde(course, assignment, students, force=True, progress=progress) if students else []
+    with Gradebook(db_url, course_id) as gb:
+        for student, scores in kept.items():
+            for key, (manual, _) in scores.items():
+                notebook, grade_id = key.split(":", 1)
+                try:
+                    gb.find_grade(grade_id, notebook, assignment, student).manual_score = manual
+                    notes.append(f"{student}: restored the manual score {manual:g} of {key}")
+                except MissingEntry:
+                    notes.append(f"{student}: {key} no longer exists; its manual score {manual:g} is only in the backup")
+        gb.db.commit()
+    for result in results:
+        read_scores(course, assignment, result)
+    return results, notes

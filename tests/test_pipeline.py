@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import filecmp
 import re
 import zipfile
@@ -88,10 +89,31 @@ def test_a_broken_submission_is_recorded_and_the_batch_goes_on(demo_run: DemoRun
     assert sum(s for s, _ in cy.values()) < sum(s for s, _ in ada.values())
 
 
-def test_realistic_bugs_lose_points(demo_run: DemoRun) -> None:
+# The bugs COURSE.md reports from real submissions (demo/homework_deep_rl_bugs.py):
+# the cell that must lose points, and the words the student must be told.
+REAL_BUGS = {
+    "homework_deep_rl/masked_autoencoder:grade_apply_mask": "apply_mask must return a copy",
+    "homework_deep_rl/pong:grade_prepro": "changed its argument frame",
+    "homework_deep_rl/pong:grade_policy_backward": "global_epx",
+    "homework_deep_rl/pong:grade_rmsprop_step": "points the opposite way",
+}
+
+
+def cell_output_text(course: Course, student: str, cell: str) -> str:
+    assignment_nb, grade_id = cell.split(":")
+    assignment, name = assignment_nb.split("/")
+    nb = notebooks.read(course.autograded / student / assignment / f"{name}.ipynb")
+    outputs = notebooks.cells_by_id(nb)[grade_id].outputs
+    return "".join(str(o.get("text", "")) + str(o.get("evalue", "")) for o in outputs)
+
+
+def test_realistic_bugs_lose_the_right_points_with_the_right_message(demo_run: DemoRun) -> None:
     ada, ben = autograded_scores(demo_run.course, "ada"), autograded_scores(demo_run.course, "ben")
     lost = {cell for cell in ben if ben[cell][0] < ada[cell][0]}
-    assert lost, "ben's bugs cost nothing"
+    assert lost == set(REAL_BUGS), "only the cells with a planted bug may lose points"
+    for cell, words in REAL_BUGS.items():
+        assert words in cell_output_text(demo_run.course, "ben", cell), cell
+    assert ben["homework_deep_rl/pong:grade_policy_backward"][0] == 0, "a wrong gradient earns nothing"
 
 
 def test_feedback_never_contains_hidden_tests(demo_run: DemoRun) -> None:
@@ -111,10 +133,9 @@ def test_default_nbgrader_feedback_leaks_and_the_check_sees_it(demo_run: DemoRun
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import GetGrades
-    from traitlets.config import Config
-
+    
     course = demo_run.course
-    config = Config(course.config)
+    config = copy.deepcopy(course.config)  # the session's course must keep its config
     config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]
     config.CourseDirectory.feedback_directory = str(tmp_path / "leaky")
     assignment = course.assignments()[0]
