@@ -217,7 +217,9 @@ def regrade(course: Course, assignment: str, progress: bool = True) -> tuple[lis
                     gb.find_grade(grade_id, notebook, assignment, student).manual_score = manual
                     notes.append(f"{student}: restored the manual score {manual:g} of {key}")
                 except MissingEntry:
-                    notes.append(f"{student}: {key} no longer exists; its manual score {manual:g} is only in the backup")
+                    notes.append(
+                        f"{student}: {key} was removed; its manual score {manual:g} is kept in the backup"
+                    )
         gb.db.commit()
     for result in results:
         read_scores(course, assignment, result)

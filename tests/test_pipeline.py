@@ -133,7 +133,7 @@ def test_default_nbgrader_feedback_leaks_and_the_check_sees_it(demo_run: DemoRun
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.preprocessors import GetGrades
-    
+
     course = demo_run.course
     config = copy.deepcopy(course.config)  # the session's course must keep its config
     config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]
