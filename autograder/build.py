@@ -15,7 +15,7 @@ from pathlib import Path
 from autograder import demo, modules
 from autograder.course import Course, CourseError, nbgrader_errors
 
-STALE_GRADEBOOK = "Cannot add or remove cells"
+STALE_GRADEBOOK = "because there are submissions associated with it"
 
 
 def generate_release(course: Course, assignment: str) -> None:
@@ -54,9 +54,10 @@ def sync_gradebook(course: Course, assignment: str) -> str | None:
     errors = nbgrader_errors(result)
     if STALE_GRADEBOOK in errors:
         return (
-            f"gradebook.db keeps the previous version of {assignment!r}: cells were added or removed "
-            "since submissions were graded, and nbgrader never rewrites graded work. Their grades stay "
-            f"as they are; to grade everyone against the new version, run `rlgrade regrade {assignment}`."
+            f"gradebook.db keeps the previous version of {assignment!r}: notebooks or cells were added "
+            "or removed since submissions were graded, and nbgrader never rewrites graded work. "
+            "Their grades stay as they are; to grade everyone against the new version, "
+            f"run `rlgrade regrade {assignment}`."
         )
     raise CourseError(f"could not record {assignment!r} in the gradebook. nbgrader said:\n{errors}")
 

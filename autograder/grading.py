@@ -60,6 +60,7 @@ def read_scores(course: Course, assignment: str, result: Result) -> None:
             result.status = "failed"
             return
         result.score, result.max_score = submission.score, submission.max_score
+        result.failed_checks = []
         for nb in submission.notebooks:
             for grade in nb.grades:
                 if grade.auto_score is not None and grade.auto_score < grade.max_score:

@@ -43,4 +43,12 @@ episode_inputs = torch.randn(5, 6400, dtype=torch.float64)
     x[..., : x.shape[-1] // 2] = 0
     return x
 ''',
+    # Counts one bias vector for nn.RNN; PyTorch keeps two (bias_ih and bias_hh).
+    "parameter_counts": '''def parameter_counts(length: int, vocab_size: int, hidden_size: int, num_classes: int) -> tuple[int, int]:
+    """(mlp_count, rnn_count) of the two classifiers."""
+    head = hidden_size * num_classes + num_classes
+    mlp = length * vocab_size * hidden_size + hidden_size + head
+    rnn = vocab_size * hidden_size + hidden_size * hidden_size + hidden_size + head
+    return mlp, rnn
+''',
 }

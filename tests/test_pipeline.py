@@ -96,6 +96,7 @@ REAL_BUGS = {
     "homework_deep_rl/pong:grade_prepro": "changed its argument frame",
     "homework_deep_rl/pong:grade_policy_backward": "global_epx",
     "homework_deep_rl/pong:grade_rmsprop_step": "points the opposite way",
+    "homework_deep_rl/short_answers:grade_parameter_counts": "one bias vector is missing",
 }
 
 
