@@ -7,10 +7,14 @@ from autograder.engine.specs import (
     apply_mask,
     backprop_by_hand,
     discount_rewards,
+    leaky_relu_and_grad,
     policy_backward,
     policy_forward,
     prepro,
+    relu_and_grad,
     rmsprop_step,
+    sigmoid_and_grad,
+    tanh_and_grad,
 )
 
 SPECS: dict[str, Spec] = {
@@ -23,6 +27,10 @@ SPECS: dict[str, Spec] = {
         policy_forward.SPEC,
         policy_backward.SPEC,
         rmsprop_step.SPEC,
+        sigmoid_and_grad.SPEC,
+        tanh_and_grad.SPEC,
+        relu_and_grad.SPEC,
+        leaky_relu_and_grad.SPEC,
     )
 }
 

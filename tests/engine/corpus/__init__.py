@@ -19,10 +19,14 @@ from tests.engine.corpus import (
     apply_mask,
     backprop_by_hand,
     discount_rewards,
+    leaky_relu_and_grad,
     policy_backward,
     policy_forward,
     prepro,
+    relu_and_grad,
     rmsprop_step,
+    sigmoid_and_grad,
+    tanh_and_grad,
 )
 
 MODULES = (
@@ -33,6 +37,10 @@ MODULES = (
     policy_forward,
     policy_backward,
     rmsprop_step,
+    sigmoid_and_grad,
+    tanh_and_grad,
+    relu_and_grad,
+    leaky_relu_and_grad,
 )
 POINTS = 1.0
 

@@ -1,7 +1,7 @@
 """Benchmark of the grading engine: time of all hidden (and visible) checks of every stub,
 and the corpus summary.
 
-    .venv/bin/python tests/engine/bench_engine.py
+    .venv/bin/python benchmarks/bench_engine.py
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 

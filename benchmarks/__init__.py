@@ -1,0 +1,1 @@
+"""Benchmarks and plotting helpers for the reference scripts."""

@@ -1,0 +1,1 @@
+"""Reference scripts that use the course's reference solutions (not shipped to students)."""
