@@ -28,15 +28,19 @@ class CourseError(Exception):
 
 @dataclass(frozen=True)
 class Course:
+    """root: the course folder. sandbox: grade every kernel in a bubblewrap sandbox
+    (autograder.sandbox); off only when the TA opts out (`rlgrade --no-sandbox`)."""
+
     root: Path
+    sandbox: bool = True
 
     @classmethod
-    def find(cls, start: Path | None = None) -> Course:
+    def find(cls, start: Path | None = None, sandbox: bool = True) -> Course:
         """The course whose root holds `nbgrader_config.py`, at or above `start`."""
         here = (start or Path.cwd()).resolve()
         for candidate in (here, *here.parents):
             if (candidate / CONFIG_FILE).is_file() and (candidate / "source").is_dir():
-                return cls(candidate)
+                return cls(candidate, sandbox)
         raise CourseError(
             f"no course found at or above {here}: expected a folder with {CONFIG_FILE} "
             "and source/. Run the command inside the course repository or pass --course PATH."
@@ -103,7 +107,7 @@ class Course:
         config.CourseDirectory.root = str(self.root)
         if "db_url" not in config.CourseDirectory:
             config.CourseDirectory.db_url = f"sqlite:///{self.gradebook_path}"
-        apply_grading_policy(config)
+        apply_grading_policy(config, self.sandbox)
         return config
 
     def api(self, **overrides: object):  # -> nbgrader.apps.NbGraderAPI
@@ -130,7 +134,7 @@ def nbgrader_errors(result: dict) -> str:
     return "\n".join(errors[-15:]) or (result.get("error") or log)[-2000:]
 
 
-def apply_grading_policy(config: Config) -> None:
+def apply_grading_policy(config: Config, sandbox: bool = True) -> None:
     """Settings that are not the TA's to change: they protect the grades."""
     from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
@@ -143,11 +147,18 @@ def apply_grading_policy(config: Config) -> None:
         SaveAutoGrades,
     )
 
-    from autograder.preprocessors import HideHiddenTestTracebacks, ResilientExecute, StderrIsNotFailure
+    from autograder.preprocessors import (
+        HideHiddenTestTracebacks,
+        JudgeOutsideKernel,
+        ResilientExecute,
+        StderrIsNotFailure,
+    )
 
+    config.ResilientExecute.sandbox = sandbox
     config.Autograde.autograde_preprocessors = [
         ResilientExecute,
         StderrIsNotFailure,
+        *([JudgeOutsideKernel] if sandbox else []),
         IgnorePattern,
         ClearMetadataPreprocessor,
         LimitOutput,

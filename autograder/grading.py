@@ -102,8 +102,21 @@ def explain_failure(outcome: dict) -> str:
     return nbgrader_errors(outcome)[-600:]
 
 
+COMPLETE = ".rlgrade-complete"
+
+
+def interrupted(course: Course, assignment: str, student: str) -> bool:
+    """True when grading of this submission started (nbgrader wrote autograded/) but never
+    finished, e.g. the grader was killed: nbgrader alone would skip it as graded."""
+    folder = course.autograded / student / assignment
+    return folder.is_dir() and not (folder / COMPLETE).is_file()
+
+
 def grade_one(course: Course, api, assignment: str, student: str, force: bool) -> Result:
     result = Result(student)
+    if not force and interrupted(course, assignment, student):
+        force = True
+        result.problems.append("grading was interrupted last time: graded again")
     result.problems.extend(prepare(course, assignment, student).problems)
     before = manual_scores(course, assignment, student)
     outcome = api.autograde(assignment, student, force=force, create=True)
@@ -115,6 +128,7 @@ def grade_one(course: Course, api, assignment: str, student: str, force: bool) -
         result.status = "skipped"
     else:
         result.problems.extend(execution_problems(course, assignment, student))
+        (course.autograded / student / assignment / COMPLETE).write_text("graded\n")
     read_scores(course, assignment, result)
     after = manual_scores(course, assignment, student)
     for key, (manual, auto_before) in before.items():
@@ -153,6 +167,13 @@ def autograde(
             f"no submissions of {assignment!r} in {course.submitted}: collect them first (`rlgrade collect`)"
         )
     require_current_gradebook(course, assignment)
+    if course.sandbox:
+        from autograder.sandbox import SandboxError, require_sandbox
+
+        try:
+            require_sandbox()
+        except SandboxError as exc:
+            raise CourseError(str(exc)) from None
     api = course.api(submitted_directory=course.prepared.name)
     results: list[Result] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

@@ -3,22 +3,38 @@
 * `ResilientExecute`: a dead kernel (``os._exit``, segfault, out of memory) no
   longer aborts the whole submission; the cells that could not run get an
   error output, so they score 0 and the rest of the submission is kept.
+  With `sandbox` on (the default) each kernel runs in a bubblewrap sandbox
+  (autograder.sandbox); a notebook has a wall-clock budget (`notebook_timeout`)
+  on top of the per-cell `timeout`, and a cell's output is capped (`output_kb`).
 * `StderrIsNotFailure`: nbgrader scores any stderr output as 0, so a harmless
   library warning would zero a correct answer. Errors are ``error`` outputs,
   not stderr, so relabelling stderr as stdout loses no failure signal.
+* `JudgeOutsideKernel`: in the sandbox, `grade(...)` only records what the
+  student's function returned; this step judges the record in the grading
+  process and writes the report and the points into the test cell.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
+import time
 from typing import Any
 
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Integer
 
 STDERR_PREFIX = "[stderr] "
+RECORD_MIME = "application/vnd.rlgrade.outcomes+json"  # = autograder.engine.wire.MIME (no torch import here)
+GRADE_CALL = re.compile(
+    r"^[ \t]*grade\(\s*[\"'](?P<stub>\w+)[\"']\s*,\s*[\w.]+\s*,\s*(?:points\s*=\s*)?(?P<points>[0-9.]+)\s*\)",
+    re.MULTILINE,
+)
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -27,18 +43,39 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
 
 
 class ResilientExecute(Execute):
-    """Execute that survives the death of the kernel."""
+    """Execute that survives the death of the kernel, in a sandbox, within a time budget."""
+
+    sandbox = Bool(True, help="Run each kernel in a bubblewrap sandbox (autograder.sandbox).").tag(
+        config=True
+    )
+    notebook_timeout = Integer(900, help="Wall-clock budget of one notebook, in seconds.").tag(config=True)
+    output_kb = Integer(1024, help="Most output one cell may produce, in KiB; the rest is dropped.").tag(
+        config=True
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.sandbox:
+            from autograder.sandbox import SandboxedKernelManager
+
+            self.kernel_manager_class = SandboxedKernelManager
+        else:
+            self.kernel_manager_class = AsyncKernelManager
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         # The kernel process's own stderr carries start-up chatter only (cell
         # output travels over the messaging channels); keep it off the TA's terminal.
         kwargs.setdefault("stderr", subprocess.DEVNULL)
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
         await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
         self._lost_at: int | None = None
+        self._lost_why = "the Python kernel died"
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._output_bytes: dict[int, int] = {}
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -48,17 +85,31 @@ class ResilientExecute(Execute):
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
         if cell.cell_type != "code":
             return cell, resources
+        if self._lost_at is None and time.monotonic() >= self._deadline:
+            self._lost_at = index
+            self._lost_why = f"the notebook used up its time budget ({self.notebook_timeout} s)"
+            run_sync(self.km.shutdown_kernel)(now=True)
         if self._lost_at is not None:
             cell.outputs = [
                 error_output(
                     "KernelDied",
-                    f"not run: the Python kernel died in code cell {self._lost_at} "
-                    "(os._exit, a crash or running out of memory)",
+                    f"not run: {self._lost_why} in code cell {self._lost_at} "
+                    "(os._exit, a crash, running out of memory or time)",
                 )
             ]
             return cell, resources
         try:
             return super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:
+            # The interrupt did not stop the cell (it caught KeyboardInterrupt, or the
+            # kernel is stuck): stop the kernel, the remaining cells are not run.
+            self._lost_at = index
+            self._lost_why = "a cell ignored the interrupt after its time limit"
+            cell.outputs = list(cell.get("outputs", [])) + [
+                error_output("CellTimeoutError", f"stopped: still running after {self.timeout} s")
+            ]
+            run_sync(self.km.shutdown_kernel)(now=True)
+            return cell, resources
         except DeadKernelError:
             self._lost_at = index
             cell.outputs = list(cell.get("outputs", [])) + [
@@ -69,6 +120,28 @@ class ResilientExecute(Execute):
                 )
             ]
             return cell, resources
+
+    def _get_timeout(self, cell: NotebookNode | None) -> int | None:
+        """The per-cell limit, but never past the notebook's budget."""
+        remaining = max(1, int(self._deadline - time.monotonic()))
+        timeout = super()._get_timeout(cell)
+        return remaining if timeout is None else min(timeout, remaining)
+
+    def output(self, outs: list[NotebookNode], msg: dict, display_id: str | None, cell_index: int) -> Any:
+        """Keep at most `output_kb` of a cell's output (a flood would fill the grader's memory)."""
+        content = msg.get("content", {})
+        size = len(json.dumps(content, default=str)) if msg.get("msg_type") != "status" else 0
+        if RECORD_MIME in content.get("data", {}):
+            size = 0  # the engine's record has its own limit (wire.MAX_BYTES)
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        limit = self.output_kb * 1024
+        if used + size <= limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= limit:
+            note = f"[output truncated: this cell printed more than {self.output_kb} KiB]\n"
+            outs.append(NotebookNode(output_type="stream", name="stdout", text=note))
+        return None
 
 
 class StderrIsNotFailure(NbGraderPreprocessor):
@@ -100,3 +173,64 @@ class HideHiddenTestTracebacks(NbGraderPreprocessor):
                 if output.get("output_type") == "error":
                     output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
         return cell, resources
+
+
+class JudgeOutsideKernel(NbGraderPreprocessor):
+    """Judge the records that `grade(...)` emitted in the sandboxed kernel.
+
+    For each graded test cell whose (instructor) source calls `grade("stub", fn, points=N)`:
+    the record is taken out of the cell's outputs, judged here (never in the student's
+    process), and replaced by the report (stdout) and the points earned (the cell's
+    result, which nbgrader reads as partial credit). A result the student's code put
+    there itself is dropped; a missing or malformed record scores 0 with a message.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: Any) -> Any:
+        self._sources = [c.source for c in nb.cells if c.cell_type == "code"]
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        calls = GRADE_CALL.findall(cell.source) if cell.cell_type == "code" and meta.get("grade") else []
+        if not calls:
+            return cell, resources
+        records = [o for o in cell.outputs if RECORD_MIME in o.get("data", {})]
+        kept = [o for o in cell.outputs if o not in records and o.get("output_type") != "execute_result"]
+        cell.outputs = kept
+        if any(o.get("output_type") == "error" for o in kept):
+            return cell, resources  # the cell failed before or while grading: nbgrader scores 0
+        earned = 0.0
+        for stub, points in calls:
+            record = next((r.data[RECORD_MIME] for r in records if _record_stub(r) == stub), None)
+            if record is None:
+                cell.outputs.append(
+                    error_output(
+                        "GradingError",
+                        f"the hidden tests of {stub} recorded no result (was `grade` or the notebook "
+                        "changed, or did the kernel stop?); no points for this cell",
+                    )
+                )
+                return cell, resources
+            try:
+                from autograder.engine.api import judge_record
+
+                text, points_earned = judge_record(stub, float(points), record, self._sources)
+            except Exception as exc:  # noqa: BLE001 - a malformed record scores 0, never crashes grading
+                cell.outputs.append(error_output("GradingError", f"unreadable record of {stub}: {exc}"[:400]))
+                return cell, resources
+            cell.outputs.append(NotebookNode(output_type="stream", name="stdout", text=text + "\n"))
+            earned += points_earned
+        cell.outputs.append(
+            NotebookNode(
+                output_type="execute_result",
+                execution_count=cell.get("execution_count"),
+                metadata={},
+                data={"text/plain": repr(round(earned, 2))},
+            )
+        )
+        return cell, resources
+
+
+def _record_stub(output: NotebookNode) -> str | None:
+    record = output.get("data", {}).get(RECORD_MIME)
+    return record.get("stub") if isinstance(record, dict) else None

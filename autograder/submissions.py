@@ -65,6 +65,20 @@ def restore_deleted_cells(submitted: NotebookNode, released: NotebookNode) -> li
     return restored
 
 
+def strip_unknown_cells(submitted: NotebookNode, released: NotebookNode) -> list[str]:
+    """Remove nbgrader metadata naming cells the assignment does not have (a renamed
+    grade_id): such a cell is graded as the student's ordinary code. Left in place,
+    nbgrader would refuse the whole notebook as corrupted."""
+    known = set(notebooks.cells_by_id(released))
+    stripped: list[str] = []
+    for cell in submitted.cells:
+        gid = notebooks.grade_id(cell)
+        if "nbgrader" in cell.get("metadata", {}) and gid not in known:
+            del cell.metadata["nbgrader"]
+            stripped.append(str(gid))
+    return stripped
+
+
 def match_renamed(expected: str, candidates: list[Path], released: NotebookNode) -> Path | None:
     """The unexpected notebook sharing the most cell ids with the released one."""
     wanted = set(notebooks.cells_by_id(released))
@@ -113,6 +127,12 @@ def prepare(course: Course, assignment: str, student: str) -> Prepared:
             )
             notebooks.write(released, target / f"{name}.ipynb")
             continue
+        stripped = strip_unknown_cells(nb, released)
+        if stripped:
+            result.problems.append(
+                f"{name}.ipynb: cells renamed to {', '.join(stripped)} are not cells of the assignment "
+                "(graded as ordinary code)"
+            )
         restored = restore_deleted_cells(nb, released)
         if restored:
             result.problems.append(f"{name}.ipynb: restored deleted cells {', '.join(restored)}")

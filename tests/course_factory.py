@@ -73,3 +73,52 @@ def submit(root: Path, student: str, body: str, notebook: str = "add") -> None:
     folder.mkdir(parents=True)
     nbformat.write(released, str(folder / f"{notebook}.ipynb"))
     (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC\n")
+
+
+RELU_SIGNATURE = (
+    "def relu_and_grad(z: Tensor) -> tuple[Tensor, Tensor]:\n"
+    '    """relu(z) and its derivative, elementwise."""'
+)
+
+
+def make_engine_course(root: Path, cell_timeout: int = 20) -> Path:
+    """A course with one assignment `gate` whose notebook `relu.ipynb` is graded by the
+    gradient engine (`grade("relu_and_grad", ...)`, 1 point), as every real assignment is."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = (REPO / "nbgrader_config.py").read_text()
+    (root / "nbgrader_config.py").write_text(config + f"\nc.Execute.timeout = {cell_timeout}\n")
+    cells = [
+        new_markdown_cell("# ReLU"),
+        new_code_cell(
+            "import torch\nfrom torch import Tensor\n\nfrom autograder import check, grade",
+            metadata={"tags": ["export"]},
+        ),
+        stub_cell("relu_and_grad", "    return torch.relu(z), (z > 0).to(z.dtype)", RELU_SIGNATURE),
+        graded_cell(
+            "grade_relu_and_grad",
+            "# hidden tests (1 point)\n### BEGIN HIDDEN TESTS\n"
+            'grade("relu_and_grad", relu_and_grad, points=1.0)\n### END HIDDEN TESTS',
+            points=1,
+        ),
+    ]
+    write_notebook(root / "source" / "gate" / "relu.ipynb", cells)
+    return root
+
+
+def submit_engine(root: Path, student: str, body: str, extra_cells: tuple[str, ...] = ()) -> Path:
+    """Submit `gate/relu.ipynb` with the stub's body replaced by `body` and `extra_cells`
+    (student code cells) inserted right after the stub. Returns the notebook's path."""
+    released = nbformat.read(str(root / "release" / "gate" / "relu.ipynb"), as_version=4)
+    for index, cell in enumerate(released.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "relu_and_grad":
+            cell.source = RELU_SIGNATURE + "\n" + body
+            for offset, source in enumerate(extra_cells, start=1):
+                released.cells.insert(index + offset, new_code_cell(source))
+            break
+    folder = root / "submitted" / student / "gate"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    nbformat.write(released, str(folder / "relu.ipynb"))
+    (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC\n")
+    return folder / "relu.ipynb"

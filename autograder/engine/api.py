@@ -1,4 +1,11 @@
-"""`check` and `grade`, the two functions notebooks call.
+"""`check` and `grade`, the two functions notebooks call, and `judge_record`, which the
+grading process calls.
+
+While the sandboxed grader runs a notebook (RECORD_ENV is set in that kernel), `grade`
+does not judge: it only runs the student's function on the cases and emits the record
+(`wire.MIME`) as the cell's output. The grading process, which never runs student code,
+decodes it and judges it with `judge_record`, so nothing the student's code does to its
+own process (monkeypatching torch.allclose, this module, ...) can change a score.
 
 Both write only to stdout: nbgrader zeroes a test cell that writes to stderr, so the
 engine never prints there and never lets a warning out (student warnings are captured
@@ -8,6 +15,7 @@ by the runner; the engine's own are silenced).
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,12 +23,17 @@ from typing import Any
 
 import torch
 
+from autograder.engine import wire
 from autograder.engine.cases import Case
 from autograder.engine.judge import judge
+from autograder.engine.outcome import Outcome
 from autograder.engine.report import Report, earned_points
 from autograder.engine.runner import run_student
 from autograder.engine.spec import Spec
 from autograder.engine.specs import get_spec
+from autograder.engine.static import autograd_uses
+
+RECORD_ENV = "RLGRADE_RECORD"
 
 
 def check(name: str, fn: Callable[..., Any]) -> None:
@@ -37,13 +50,45 @@ def check(name: str, fn: Callable[..., Any]) -> None:
     print(f"check {name}: OK ({len(report.results)} visible cases passed; the hidden tests try more)")
 
 
-def grade(name: str, fn: Callable[..., Any], points: float) -> float:
+def grade(name: str, fn: Callable[..., Any], points: float) -> float | None:
     """Hidden tests of stub `name`: prints a report, returns the points earned
-    (0 <= earned <= points, rounded to 2 decimals; the policy is in engine.report)."""
+    (0 <= earned <= points, rounded to 2 decimals; the policy is in engine.report).
+
+    In the sandboxed grader's kernel it records instead (see the module docstring)."""
     spec = get_spec(name)
+    if os.environ.get(RECORD_ENV) == "1":
+        from IPython.display import display
+
+        display({wire.MIME: wire.encode(name, record(spec, fn))}, raw=True)
+        return None
     report = evaluate(spec, fn, visible=False)
     print(report.text(points=points))
     return earned_points(report.fraction, points)
+
+
+def record(spec: Spec, fn: Callable[..., Any]) -> list[Outcome]:
+    """Run `fn` on the hidden cases of `spec` (the student's side of grading)."""
+    with warnings.catch_warnings(), one_thread():
+        warnings.simplefilter("ignore")
+        return run_student(spec, fn, cases_for(spec.name, visible=False))
+
+
+def judge_record(name: str, points: float, payload: Any, sources: list[str]) -> tuple[str, float]:
+    """The report text and the points earned for a record emitted by `grade` in the
+    student's kernel. `sources`: the notebook's code cells, read for autograd use in
+    "by hand" stubs. Raises wire.WireError for a malformed record."""
+    spec = get_spec(name)
+    with warnings.catch_warnings(), one_thread():
+        warnings.simplefilter("ignore")
+        cases = cases_for(name, visible=False)
+        outcomes = wire.decode(payload, name, cases)
+        if spec.by_hand:
+            seen = autograd_uses(sources, name)
+            for outcome in outcomes:
+                for call in (outcome.first, outcome.again):
+                    call.autograd.extend(u for u in seen if u not in call.autograd)
+        report = judge(spec, cases, outcomes)
+    return report.text(points=points), earned_points(report.fraction, points)
 
 
 def evaluate(spec: Spec, fn: Callable[..., Any], visible: bool) -> Report:

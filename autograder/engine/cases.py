@@ -40,14 +40,25 @@ class Case:
         return f"{self.id} ({self.about})" if self.about else self.id
 
 
+@dataclass(frozen=True)
+class GeneratorSeed:
+    """A torch.Generator argument as plain data: every call gets a new generator seeded with
+    `seed`, so the calls of a case draw the same numbers."""
+
+    seed: int
+
+
 def copy_arg(value: Any) -> Any:
-    """A deep copy of one argument; numpy arrays keep their writeable flag."""
+    """A deep copy of one argument; numpy arrays keep their writeable flag; a GeneratorSeed
+    becomes a new torch.Generator."""
     if isinstance(value, Tensor):
         return value.detach().clone()
     if isinstance(value, np.ndarray):
         copy = value.copy()
         copy.flags.writeable = value.flags.writeable
         return copy
+    if isinstance(value, GeneratorSeed):
+        return torch.Generator().manual_seed(value.seed)
     if isinstance(value, Mapping):
         return {k: copy_arg(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

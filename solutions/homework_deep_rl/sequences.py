@@ -45,7 +45,9 @@ class SequenceClassifier(nn.Module):
         layers: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM}
         if kind not in layers:
             raise ValueError(f"kind must be 'rnn' or 'lstm', got {kind!r}")
-        self.recurrent: nn.RNNBase = layers[kind](NUM_TOKENS, hidden_size, num_layers=num_layers, batch_first=True)
+        self.recurrent: nn.RNNBase = layers[kind](
+            NUM_TOKENS, hidden_size, num_layers=num_layers, batch_first=True
+        )
         self.head: nn.Linear = nn.Linear(hidden_size, NUM_CLASSES)
 
     def forward(self, x: Tensor) -> Tensor:

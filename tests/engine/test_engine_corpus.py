@@ -41,6 +41,19 @@ def test_corpus_covers_every_stub_with_several_styles_and_bugs() -> None:
         "tanh_and_grad",
         "relu_and_grad",
         "leaky_relu_and_grad",
+        "perceptron_epoch",
+        "mlp_forward",
+        "sgd_update",
+        "parameter_counts",
+        "make_sequence_dataset",
+        "SequenceClassifier",
+        "mean_abs_grad_per_layer",
+        "dropout_forward",
+        "batchnorm_forward",
+        "batchnorm_backward",
+        "action_log_probs",
+        "ActorCritic",
+        "confusion_matrix",
     }
     for stub in stubs:
         assert sum(e.stub == stub and e.expected is None for e in ENTRIES) >= 5

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from autograder.engine.spec import Spec
 from autograder.engine.specs import (
+    action_log_probs,
+    actor_critic,
     apply_mask,
     backprop_by_hand,
+    batchnorm_backward,
+    batchnorm_forward,
+    confusion_matrix,
     discount_rewards,
+    dropout_forward,
     leaky_relu_and_grad,
+    make_sequence_dataset,
+    mean_abs_grad_per_layer,
+    mlp_forward,
+    parameter_counts,
+    perceptron_epoch,
     policy_backward,
     policy_forward,
     prepro,
     relu_and_grad,
     rmsprop_step,
+    sequence_classifier,
+    sgd_update,
     sigmoid_and_grad,
     tanh_and_grad,
 )
@@ -31,6 +44,19 @@ SPECS: dict[str, Spec] = {
         tanh_and_grad.SPEC,
         relu_and_grad.SPEC,
         leaky_relu_and_grad.SPEC,
+        perceptron_epoch.SPEC,
+        mlp_forward.SPEC,
+        sgd_update.SPEC,
+        parameter_counts.SPEC,
+        make_sequence_dataset.SPEC,
+        sequence_classifier.SPEC,
+        mean_abs_grad_per_layer.SPEC,
+        dropout_forward.SPEC,
+        batchnorm_forward.SPEC,
+        batchnorm_backward.SPEC,
+        action_log_probs.SPEC,
+        actor_critic.SPEC,
+        confusion_matrix.SPEC,
     )
 }
 

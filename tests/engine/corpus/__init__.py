@@ -16,15 +16,28 @@ from typing import Any
 from autograder.engine import check, evaluate, get_spec
 from autograder.engine.report import Report, earned_points
 from tests.engine.corpus import (
+    action_log_probs,
+    actor_critic,
     apply_mask,
     backprop_by_hand,
+    batchnorm_backward,
+    batchnorm_forward,
+    confusion_matrix,
     discount_rewards,
+    dropout_forward,
     leaky_relu_and_grad,
+    make_sequence_dataset,
+    mean_abs_grad_per_layer,
+    mlp_forward,
+    parameter_counts,
+    perceptron_epoch,
     policy_backward,
     policy_forward,
     prepro,
     relu_and_grad,
     rmsprop_step,
+    sequence_classifier,
+    sgd_update,
     sigmoid_and_grad,
     tanh_and_grad,
 )
@@ -41,6 +54,19 @@ MODULES = (
     tanh_and_grad,
     relu_and_grad,
     leaky_relu_and_grad,
+    perceptron_epoch,
+    mlp_forward,
+    sgd_update,
+    parameter_counts,
+    make_sequence_dataset,
+    sequence_classifier,
+    mean_abs_grad_per_layer,
+    dropout_forward,
+    batchnorm_forward,
+    batchnorm_backward,
+    action_log_probs,
+    actor_critic,
+    confusion_matrix,
 )
 POINTS = 1.0
 
