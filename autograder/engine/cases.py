@@ -49,10 +49,10 @@ class GeneratorSeed:
 
 
 def copy_arg(value: Any) -> Any:
-    """A deep copy of one argument; numpy arrays keep their writeable flag; a GeneratorSeed
-    becomes a new torch.Generator."""
+    """A deep copy of one argument; tensors keep requires_grad (as leaves), numpy arrays
+    their writeable flag; a GeneratorSeed becomes a new torch.Generator."""
     if isinstance(value, Tensor):
-        return value.detach().clone()
+        return value.detach().clone().requires_grad_(value.requires_grad)
     if isinstance(value, np.ndarray):
         copy = value.copy()
         copy.flags.writeable = value.flags.writeable

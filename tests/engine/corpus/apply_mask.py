@@ -35,7 +35,7 @@ def concatenate(x: Tensor) -> Tensor:
 
 
 def numpy_round_trip(x: Tensor) -> Tensor:
-    a = x.numpy().copy()
+    a = x.detach().numpy().copy()
     a[..., : a.shape[-1] // 2] = 0
     return torch.from_numpy(a)
 
@@ -108,6 +108,12 @@ def caches_mask(x: Tensor) -> Tensor:
     return x * _mask
 
 
+def leaks_gradient(x: Tensor) -> Tensor:
+    """Right values, but the masked pixels stay in the autograd graph (x - x.detach() is 0 with slope 1)."""
+    left = (torch.arange(x.shape[-1]) < x.shape[-1] // 2).to(x.dtype)
+    return x - x.detach() * left
+
+
 BUGGY = [
     (in_place, "mutates_input"),
     (top_half, "mask_region"),
@@ -118,4 +124,5 @@ BUGGY = [
     (forgets_to_mask, "unchanged"),
     (hard_coded_mnist, "wrong_values"),
     (caches_mask, "raised"),
+    (leaks_gradient, "masked_gradient"),
 ]
