@@ -201,16 +201,18 @@ class JudgeOutsideKernel(NbGraderPreprocessor):
             return cell, resources  # the cell failed before or while grading: nbgrader scores 0
         earned = 0.0
         for stub, points in calls:
-            record = next((r.data[RECORD_MIME] for r in records if _record_stub(r) == stub), None)
-            if record is None:
+            found = [r["data"][RECORD_MIME] for r in records if _record_stub(r) == stub]
+            if len(found) != 1:
+                why = "recorded no result" if not found else f"recorded {len(found)} results instead of one"
                 cell.outputs.append(
                     error_output(
                         "GradingError",
-                        f"the hidden tests of {stub} recorded no result (was `grade` or the notebook "
+                        f"the hidden tests of {stub} {why} (was `grade`, IPython or the notebook "
                         "changed, or did the kernel stop?); no points for this cell",
                     )
                 )
                 return cell, resources
+            record = found[0]
             try:
                 from autograder.engine.api import judge_record
 

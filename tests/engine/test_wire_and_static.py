@@ -136,3 +136,49 @@ def test_source_autograd_costs_the_credit_even_when_the_record_is_clean() -> Non
     assert judge_record(STUB, 1.0, clean, [BY_HAND])[1] == 1.0
     text, earned = judge_record(STUB, 1.0, clean, [source])
     assert earned == 0.0 and "uses_autograd" in text
+
+
+def graded_cell_with(outputs: list[dict]) -> tuple[object, object]:
+    from nbformat import from_dict
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.preprocessors import JudgeOutsideKernel
+
+    cell = new_code_cell(
+        f'### BEGIN HIDDEN TESTS\ngrade("{STUB}", {STUB}, points=2.0)\n### END HIDDEN TESTS',
+        metadata={"nbgrader": {"grade": True, "grade_id": "grade_it", "points": 2.0, "locked": True}},
+    )
+    cell.outputs = [from_dict(o) for o in outputs]
+    nb = new_notebook(cells=[cell])
+    nb, _ = JudgeOutsideKernel().preprocess(nb, {})
+    return nb.cells[0], nb
+
+
+def display(payload: object) -> dict:
+    return {"output_type": "display_data", "metadata": {}, "data": {wire.MIME: payload}}
+
+
+def result_of(cell) -> list[str]:
+    return [o["data"]["text/plain"] for o in cell.outputs if o["output_type"] == "execute_result"]
+
+
+def test_the_grader_writes_report_and_points_into_the_test_cell() -> None:
+    record_ = json.loads(shipped(STUB, buggy(STUB)))
+    forged_number = {
+        "output_type": "execute_result",
+        "execution_count": 1,
+        "metadata": {},
+        "data": {"text/plain": "2.0"},
+    }
+    cell, _ = graded_cell_with([display(record_), forged_number])
+    expected = api.judge_record(STUB, 2.0, record_, [])[1]
+    assert result_of(cell) == [repr(expected)] and expected < 2.0
+    assert not any(wire.MIME in o.get("data", {}) for o in cell.outputs)
+
+
+@pytest.mark.parametrize("copies", [0, 2])
+def test_no_record_or_a_second_record_scores_zero(copies: int) -> None:
+    record_ = json.loads(shipped(STUB, correct(STUB)))
+    cell, _ = graded_cell_with([display(record_)] * copies)
+    assert result_of(cell) == []
+    assert [o["ename"] for o in cell.outputs if o["output_type"] == "error"] == ["GradingError"]
