@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from pathlib import Path
+from typing import Any
 
 from nbformat.notebooknode import NotebookNode
 
@@ -30,16 +31,29 @@ def demo_root(course: Course) -> Path:
     return course.root / "demo" / "submitted"
 
 
-def load_bugs(course: Course, assignment: str) -> dict[str, str]:
-    """grade_id -> buggy cell source, from demo/<assignment>_bugs.py (BUGS dict)."""
+def _bugs_module(course: Course, assignment: str) -> Any:
     path = course.root / "demo" / f"{assignment}_bugs.py"
     if not path.is_file():
-        return {}
+        return None
     spec = importlib.util.spec_from_file_location(f"demo_bugs_{assignment}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return dict(module.BUGS)
+    return module
+
+
+def load_bugs(course: Course, assignment: str) -> dict[str, str]:
+    """grade_id -> buggy cell source, from demo/<assignment>_bugs.py (BUGS dict)."""
+    module = _bugs_module(course, assignment)
+    return dict(module.BUGS) if module else {}
+
+
+def expected_losses(course: Course, assignment: str) -> dict[str, str]:
+    """'<assignment>/<notebook>:<grade_id>' -> words ben's feedback must contain, for every
+    test cell his bugs must lose points on (LOSES dict of the same file)."""
+    module = _bugs_module(course, assignment)
+    losses = getattr(module, "LOSES", {}) if module else {}
+    return {f"{assignment}/{cell}": words for cell, words in losses.items()}
 
 
 def solved(release_nb: NotebookNode, source_nb: NotebookNode) -> NotebookNode:

@@ -52,3 +52,12 @@ episode_inputs = torch.randn(5, 6400, dtype=torch.float64)
     return mlp, rnn
 ''',
 }
+
+# The test cells these bugs must lose points on, and the words the feedback must use.
+LOSES: dict[str, str] = {
+    "masked_autoencoder:grade_apply_mask": "apply_mask must return a copy",
+    "pong:grade_prepro": "changed its argument frame",
+    "pong:grade_policy_backward": "global_epx",
+    "pong:grade_rmsprop_step": "points the opposite way",
+    "short_answers:grade_parameter_counts": "one bias vector is missing",
+}

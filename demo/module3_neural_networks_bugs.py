@@ -103,3 +103,20 @@ BUGS: dict[str, str] = {
     return m
 ''',
 }
+
+# The test cells these bugs must lose points on, and the verdict the feedback must name.
+LOSES: dict[str, str] = {
+    "activations:grade_sigmoid_and_grad": "not_finite",
+    "activations:grade_tanh_and_grad": "tanh_grad_square",
+    "backprop:grade_backprop_by_hand": "missing_relu_mask",
+    "backprop:grade_mean_abs_grad_per_layer": "stale_gradients",
+    "feedforward:grade_mlp_forward": "output_activation",
+    "feedforward:grade_sgd_update": "skips_biases",
+    "mnist:grade_confusion_matrix": "no_accumulation",
+    "perceptron:grade_perceptron_epoch": "batch_update",
+    "regularization:grade_batchnorm_backward": "constant_statistics",
+    "regularization:grade_batchnorm_forward": "unbiased_variance",
+    "regularization:grade_dropout_forward": "no_rescale",
+    "torch_nn:grade_ActorCritic": "output_activation",
+    "torch_nn:grade_action_log_probs": "not_finite",
+}

@@ -14,6 +14,7 @@ from nbgrader.api import Gradebook
 from autograder import cli, notebooks
 from autograder.collect import collect_zip
 from autograder.course import Course, CourseError
+from autograder.demo import expected_losses
 from autograder.feedback import hidden_snippets, leaked_hidden_tests
 from tests.conftest import REPO, DemoRun, copy_course
 
@@ -89,17 +90,6 @@ def test_a_broken_submission_is_recorded_and_the_batch_goes_on(demo_run: DemoRun
     assert sum(s for s, _ in cy.values()) < sum(s for s, _ in ada.values())
 
 
-# The bugs COURSE.md reports from real submissions (demo/homework_deep_rl_bugs.py):
-# the cell that must lose points, and the words the student must be told.
-REAL_BUGS = {
-    "homework_deep_rl/masked_autoencoder:grade_apply_mask": "apply_mask must return a copy",
-    "homework_deep_rl/pong:grade_prepro": "changed its argument frame",
-    "homework_deep_rl/pong:grade_policy_backward": "global_epx",
-    "homework_deep_rl/pong:grade_rmsprop_step": "points the opposite way",
-    "homework_deep_rl/short_answers:grade_parameter_counts": "one bias vector is missing",
-}
-
-
 def cell_output_text(course: Course, student: str, cell: str) -> str:
     assignment_nb, grade_id = cell.split(":")
     assignment, name = assignment_nb.split("/")
@@ -109,10 +99,16 @@ def cell_output_text(course: Course, student: str, cell: str) -> str:
 
 
 def test_realistic_bugs_lose_the_right_points_with_the_right_message(demo_run: DemoRun) -> None:
-    ada, ben = autograded_scores(demo_run.course, "ada"), autograded_scores(demo_run.course, "ben")
+    """ben's bugs (demo/<assignment>_bugs.py, among them the real ones of COURSE.md) lose
+    exactly the cells their LOSES lists, and the feedback names each bug."""
+    course = demo_run.course
+    expected = {
+        cell: words for a in course.assignments() for cell, words in expected_losses(course, a).items()
+    }
+    ada, ben = autograded_scores(course, "ada"), autograded_scores(course, "ben")
     lost = {cell for cell in ben if ben[cell][0] < ada[cell][0]}
-    assert lost == set(REAL_BUGS), "only the cells with a planted bug may lose points"
-    for cell, words in REAL_BUGS.items():
+    assert lost == set(expected), "only the cells with a planted bug may lose points"
+    for cell, words in expected.items():
         assert words in cell_output_text(demo_run.course, "ben", cell), cell
     assert ben["homework_deep_rl/pong:grade_policy_backward"][0] == 0, "a wrong gradient earns nothing"
 

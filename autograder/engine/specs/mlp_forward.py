@@ -174,7 +174,7 @@ SPEC = Spec(
     reference=reference,
     unpack=unpack_single("logits"),
     bug_models=BUGS,
-    labels={"logits": "the logits"},
+    labels={"logits": "the returned tensor"},
     hints={
         "wrong_shape": "x (N, D) @ W1 (D, H) gives (N, H); h (N, H) @ W2 (H, C) gives the logits (N, C). "
         "The biases broadcast over the rows.",

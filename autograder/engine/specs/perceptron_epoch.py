@@ -190,7 +190,7 @@ SPEC = Spec(
     unpack=unpack_tuple(*OUTPUTS),
     dtypes={"w": "same:w", "b": "same:b"},
     bug_models=BUGS,
-    labels={"w": "the new weights w", "b": "the new bias b"},
+    labels={"w": "the new weight vector w", "b": "the new bias b"},
     hints={
         "wrong_shape": "Return w with the shape (D,) of the w you were given, and b as a 0-d tensor like b.",
         "wrong_dtype": "Keep the dtypes of w and b (build new values from them: w + y[n] * X[n]).",
