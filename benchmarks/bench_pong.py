@@ -60,8 +60,12 @@ def check_against_dense(num_envs: int, steps: int, seed: int) -> float:
         record_step(buffers, np.arange(num_envs), active, x_active, h, (1.0 - p).tolist())
         for i in range(num_envs):
             p_ref, h_ref = policy_forward(model, x[i])
-            worst = max(worst, float((cur[i] - prepro(obs[i, 0])).abs().max()),
-                        float((p[i] - p_ref).abs()), float((h[i] - h_ref).abs().max()))
+            worst = max(
+                worst,
+                float((cur[i] - prepro(obs[i, 0])).abs().max()),
+                float((p[i] - p_ref).abs()),
+                float((h[i] - h_ref).abs().max()),
+            )
             dense_xs[i].append(x[i].clone())
         obs, *_ = envs.step(rng.choice(np.array([UP, DOWN]), size=num_envs))
     envs.close()
@@ -76,8 +80,9 @@ def check_against_dense(num_envs: int, steps: int, seed: int) -> float:
     return worst
 
 
-def raw_vector_steps_per_s(num_envs: int, batch_envs: int, env_threads: int, steps: int,
-                           seed: int) -> tuple[float, float]:
+def raw_vector_steps_per_s(
+    num_envs: int, batch_envs: int, env_threads: int, steps: int, seed: int
+) -> tuple[float, float]:
     """Env steps per second of the vector environment with random actions (no agent), and the
     CPU time of this process (all threads, set-up included) per 1000 env steps, in seconds."""
     cpu_start = time.process_time()
@@ -96,12 +101,21 @@ def raw_vector_steps_per_s(num_envs: int, batch_envs: int, env_threads: int, ste
     return done / elapsed, 1000 * cpu / done
 
 
-def training_steps_per_s(num_envs: int, batch_envs: int, env_threads: int, torch_threads: int,
-                         steps: int, seed: int) -> tuple[float, float, int]:
+def training_steps_per_s(
+    num_envs: int, batch_envs: int, env_threads: int, torch_threads: int, steps: int, seed: int
+) -> tuple[float, float, int]:
     """Env steps per second of the real training loop (`train`) for `steps` env steps, the CPU
     time per 1000 env steps (set-up included, as for the raw env) and the episodes it ended."""
-    args = Args(num_envs=num_envs, batch_envs=batch_envs, env_threads=env_threads,
-                torch_threads=torch_threads, max_steps=steps, seed=seed, resume=False, progress=False)
+    args = Args(
+        num_envs=num_envs,
+        batch_envs=batch_envs,
+        env_threads=env_threads,
+        torch_threads=torch_threads,
+        max_steps=steps,
+        seed=seed,
+        resume=False,
+        progress=False,
+    )
     cpu_start = time.process_time()
     state = train(args)
     cpu = time.process_time() - cpu_start
@@ -136,10 +150,16 @@ def main() -> None:
     a = parser.parse_args()
     batch_envs = a.batch_envs or max(a.num_envs // 2, 1)
 
-    print(f"machine: {os.cpu_count()} CPU cores, load average before {os.getloadavg()[0]:.2f}; "
-          f"torch {torch.__version__}, ale-py {ale_py.__version__}, gymnasium {gym.__version__}", flush=True)
-    print(f"set-up: num_envs={a.num_envs}, batch_envs={batch_envs}, env_threads={a.env_threads}, "
-          f"torch_threads={a.torch_threads}, {a.steps} env steps per measurement", flush=True)
+    print(
+        f"machine: {os.cpu_count()} CPU cores, load average before {os.getloadavg()[0]:.2f}; "
+        f"torch {torch.__version__}, ale-py {ale_py.__version__}, gymnasium {gym.__version__}",
+        flush=True,
+    )
+    print(
+        f"set-up: num_envs={a.num_envs}, batch_envs={batch_envs}, env_threads={a.env_threads}, "
+        f"torch_threads={a.torch_threads}, {a.steps} env steps per measurement",
+        flush=True,
+    )
     worst = check_against_dense(a.num_envs, 300, a.seed)
     print(f"fast path vs homework functions on 300 real steps: largest difference {worst:.2e}", flush=True)
     env_setup = (a.num_envs, batch_envs, a.env_threads)

@@ -36,10 +36,12 @@ def plot_learning_curve(log_path: Path, png_path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
     if log:
         episodes, minutes = log["episode"], log["wall_seconds"] / 60.0
-        ax.scatter(episodes, log["reward"], s=6, color="tab:blue", alpha=0.35, linewidths=0,
-                   label="episode reward")
-        ax.plot(episodes, log["running_reward"], color="tab:red", linewidth=2,
-                label="running reward (0.99 EMA)")
+        ax.scatter(
+            episodes, log["reward"], s=6, color="tab:blue", alpha=0.35, linewidths=0, label="episode reward"
+        )
+        ax.plot(
+            episodes, log["running_reward"], color="tab:red", linewidth=2, label="running reward (0.99 EMA)"
+        )
         if len(episodes) > 1 and minutes[-1] > minutes[0]:
             # Wall-clock minutes on top: ticks at round minutes, placed at the episode reached then.
             ticks = MaxNLocator(nbins=8).tick_values(minutes[0], minutes[-1])

@@ -93,8 +93,12 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
     add("--num-envs", type=int, default=defaults.num_envs, help="games played at once")
-    add("--batch-envs", type=int, default=None,
-        help="games the agent acts for per step (default num_envs // 2; num_envs: lock-step)")
+    add(
+        "--batch-envs",
+        type=int,
+        default=None,
+        help="games the agent acts for per step (default num_envs // 2; num_envs: lock-step)",
+    )
     add("--learning-rate", type=float, default=defaults.learning_rate, help="RMSProp step size")
     add("--batch-size", type=int, default=defaults.batch_size, help="episodes per update")
     add("--gamma", type=float, default=defaults.gamma, help="discount factor")
@@ -105,8 +109,12 @@ def parse_args(argv: list[str] | None = None) -> Args:
     add("--max-steps", type=int, default=None, help="stop after this many env steps of this run")
     add("--log", type=Path, default=None, help="CSV file, one row per finished episode")
     add("--checkpoint", type=Path, default=None, help="checkpoint file, resumed from if present")
-    add("--checkpoint-every", type=int, default=defaults.checkpoint_every,
-        help="write the checkpoint (and the plot) every this many updates")
+    add(
+        "--checkpoint-every",
+        type=int,
+        default=defaults.checkpoint_every,
+        help="write the checkpoint (and the plot) every this many updates",
+    )
     add("--plot", type=Path, default=None, help="learning-curve PNG, redrawn from --log at every checkpoint")
     add("--no-resume", dest="resume", action="store_false", help="ignore an existing checkpoint")
     add("--env-threads", type=int, default=defaults.env_threads, help="emulator threads (0: one per core)")
@@ -159,9 +167,20 @@ def make_envs(num_envs: int, batch_envs: int, num_threads: int) -> AtariVectorEn
     frame of the next game (reward and terminated still belong to the game that ended). So every
     step is a real decision of the agent, and no step has to be thrown away."""
     return AtariVectorEnv(
-        "pong", num_envs, batch_size=batch_envs, num_threads=num_threads,
-        img_height=210, img_width=160, grayscale=False, stack_num=1, maxpool=False, frameskip=4,
-        repeat_action_probability=0.25, noop_max=0, reward_clipping=False, use_fire_reset=False,
+        "pong",
+        num_envs,
+        batch_size=batch_envs,
+        num_threads=num_threads,
+        img_height=210,
+        img_width=160,
+        grayscale=False,
+        stack_num=1,
+        maxpool=False,
+        frameskip=4,
+        repeat_action_probability=0.25,
+        noop_max=0,
+        reward_clipping=False,
+        use_fire_reset=False,
         autoreset_mode="SameStep",
     )
 
@@ -187,8 +206,14 @@ def batched_policy_forward(w1_t: Tensor, w2: Tensor, x: Tensor) -> tuple[Tensor,
     return p, h.T, active, x_active
 
 
-def record_step(buffers: list[EpisodeBuffer], ids: np.ndarray, active: Tensor, x_active: Tensor, h: Tensor,
-                dlogps: list[float]) -> None:
+def record_step(
+    buffers: list[EpisodeBuffer],
+    ids: np.ndarray,
+    active: Tensor,
+    x_active: Tensor,
+    h: Tensor,
+    dlogps: list[float],
+) -> None:
     """Append one step to the episode buffers of the games `ids` (x as pixel/value pairs)."""
     nonzero = x_active.nonzero()
     per_game = torch.bincount(nonzero[:, 0], minlength=len(ids)).tolist()
@@ -282,8 +307,11 @@ def train(args: Args) -> TrainState:
     torch.set_num_threads(args.torch_threads)
     if args.resume and args.checkpoint is not None and args.checkpoint.exists():
         state = load_checkpoint(args.checkpoint)
-        print(f"resumed from {args.checkpoint}: episode {state.episode}, update {state.updates}, "
-              f"running reward {state.running_reward}", flush=True)
+        print(
+            f"resumed from {args.checkpoint}: episode {state.episode}, update {state.updates}, "
+            f"running reward {state.running_reward}",
+            flush=True,
+        )
     else:
         state = new_state(args.seed)
     wall_before = state.wall_seconds
@@ -302,8 +330,14 @@ def train(args: Args) -> TrainState:
     waiting = np.zeros(n, dtype=bool)  # an action was sent and its reward has not come back yet
     run_steps = 0
     stop = False
-    progress = tqdm(total=args.max_episodes, initial=state.episode, unit="ep", disable=not args.progress,
-                    mininterval=1.0 if sys.stderr.isatty() else 60.0, dynamic_ncols=True)
+    progress = tqdm(
+        total=args.max_episodes,
+        initial=state.episode,
+        unit="ep",
+        disable=not args.progress,
+        mininterval=1.0 if sys.stderr.isatty() else 60.0,
+        dynamic_ncols=True,
+    )
     try:
         while not stop:
             # Act for the games of this batch. At the first step of an episode, x is all zeros.
@@ -350,23 +384,38 @@ def train(args: Args) -> TrainState:
                     state.running_reward = 0.99 * state.running_reward + 0.01 * reward
                 state.wall_seconds = wall_before + time.perf_counter() - start
                 if writer is not None:
-                    writer.writerow({
-                        "episode": state.episode, "reward": reward,
-                        "running_reward": round(state.running_reward, 4), "length": len(buf.rewards),
-                        "env_steps": state.env_steps, "wall_seconds": round(state.wall_seconds, 2),
-                    })
+                    writer.writerow(
+                        {
+                            "episode": state.episode,
+                            "reward": reward,
+                            "running_reward": round(state.running_reward, 4),
+                            "length": len(buf.rewards),
+                            "env_steps": state.env_steps,
+                            "wall_seconds": round(state.wall_seconds, 2),
+                        }
+                    )
                 progress.update(1)
-                progress.set_postfix(reward=reward, running=f"{state.running_reward:.2f}",
-                                     steps_per_s=f"{run_steps / (time.perf_counter() - start):.0f}",
-                                     refresh=False)
+                progress.set_postfix(
+                    reward=reward,
+                    running=f"{state.running_reward:.2f}",
+                    steps_per_s=f"{run_steps / (time.perf_counter() - start):.0f}",
+                    refresh=False,
+                )
 
                 if state.episode % args.batch_size == 0:
-                    rmsprop_step(state.model, state.grad_buffer, state.rmsprop_cache, args.learning_rate,
-                                 args.decay_rate)
+                    rmsprop_step(
+                        state.model,
+                        state.grad_buffer,
+                        state.rmsprop_cache,
+                        args.learning_rate,
+                        args.decay_rate,
+                    )
                     w1_t = state.model["W1"].T.contiguous()
                     state.updates += 1
-                    out_of_time = (args.max_minutes is not None
-                                   and time.perf_counter() - start >= 60.0 * args.max_minutes)
+                    out_of_time = (
+                        args.max_minutes is not None
+                        and time.perf_counter() - start >= 60.0 * args.max_minutes
+                    )
                     out_of_episodes = args.max_episodes is not None and state.episode >= args.max_episodes
                     if out_of_time or out_of_episodes:
                         stop = True  # games that ended in the same step are dropped, like running ones
@@ -398,9 +447,12 @@ def write_outputs(state: TrainState, args: Args, run_steps: int, run_seconds: fl
         except Exception as error:  # a plot must never stop a training run
             print(f"could not draw {args.plot}: {error!r}", flush=True)
     running = float("nan") if state.running_reward is None else state.running_reward
-    print(f"[{time.strftime('%H:%M:%S')}] episode {state.episode} update {state.updates} "
-          f"running reward {running:.2f} env steps {state.env_steps} "
-          f"({run_steps / max(run_seconds, 1e-9):.0f}/s in this run)", flush=True)
+    print(
+        f"[{time.strftime('%H:%M:%S')}] episode {state.episode} update {state.updates} "
+        f"running reward {running:.2f} env steps {state.env_steps} "
+        f"({run_steps / max(run_seconds, 1e-9):.0f}/s in this run)",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -408,8 +460,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     print("options:", {k: str(v) for k, v in asdict(args).items()}, flush=True)
     state = train(args)
-    print(f"done: {state.episode} episodes, {state.updates} updates, {state.env_steps} env steps, "
-          f"running reward {state.running_reward}, {state.wall_seconds / 60:.1f} minutes in all", flush=True)
+    print(
+        f"done: {state.episode} episodes, {state.updates} updates, {state.env_steps} env steps, "
+        f"running reward {state.running_reward}, {state.wall_seconds / 60:.1f} minutes in all",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

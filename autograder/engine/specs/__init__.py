@@ -12,7 +12,10 @@ from autograder.engine.specs import (
     batchnorm_forward,
     confusion_matrix,
     discount_rewards,
+    dqn_loss,
     dropout_forward,
+    epsilon_by_step,
+    hard_update,
     leaky_relu_and_grad,
     make_sequence_dataset,
     mean_abs_grad_per_layer,
@@ -23,11 +26,14 @@ from autograder.engine.specs import (
     policy_forward,
     prepro,
     relu_and_grad,
+    replay_buffer,
     rmsprop_step,
     sequence_classifier,
     sgd_update,
     sigmoid_and_grad,
+    soft_update,
     tanh_and_grad,
+    td_targets,
 )
 
 SPECS: dict[str, Spec] = {
@@ -57,6 +63,12 @@ SPECS: dict[str, Spec] = {
         action_log_probs.SPEC,
         actor_critic.SPEC,
         confusion_matrix.SPEC,
+        replay_buffer.SPEC,
+        td_targets.SPEC,
+        dqn_loss.SPEC,
+        hard_update.SPEC,
+        soft_update.SPEC,
+        epsilon_by_step.SPEC,
     )
 }
 

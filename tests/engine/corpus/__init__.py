@@ -24,7 +24,10 @@ from tests.engine.corpus import (
     batchnorm_forward,
     confusion_matrix,
     discount_rewards,
+    dqn_loss,
     dropout_forward,
+    epsilon_by_step,
+    hard_update,
     leaky_relu_and_grad,
     make_sequence_dataset,
     mean_abs_grad_per_layer,
@@ -35,11 +38,14 @@ from tests.engine.corpus import (
     policy_forward,
     prepro,
     relu_and_grad,
+    replay_buffer,
     rmsprop_step,
     sequence_classifier,
     sgd_update,
     sigmoid_and_grad,
+    soft_update,
     tanh_and_grad,
+    td_targets,
 )
 
 MODULES = (
@@ -67,6 +73,12 @@ MODULES = (
     action_log_probs,
     actor_critic,
     confusion_matrix,
+    replay_buffer,
+    td_targets,
+    dqn_loss,
+    hard_update,
+    soft_update,
+    epsilon_by_step,
 )
 POINTS = 1.0
 
