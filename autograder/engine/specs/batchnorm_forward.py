@@ -14,9 +14,14 @@ from dataclasses import replace
 import torch
 from torch import Tensor
 
-from autograder.engine.cases import EDGE, RANDOM, VISIBLE, Args, Case, Rng, as64
+from autograder.engine.cases import EDGE, VISIBLE, Case, Rng, as64
 from autograder.engine.spec import BugModel, Spec, unpack_single
-from autograder.engine.specs.common import ProbeMaker, add_probes, replace_arg
+from autograder.engine.specs.batchnorm_common import (
+    batch_case,
+    features_and_gamma,
+    hidden_cases,
+    random_cases,
+)
 
 PARAMS = ("x", "gamma", "beta", "eps")
 
@@ -94,33 +99,10 @@ def make_case(
     dtype: torch.dtype = torch.float64,
 ) -> Case:
     """Features with different means and spreads, so that per-feature statistics matter."""
-    loc = rng.normal(D, std=3.0)
-    spread = rng.uniform(D, low=0.2, high=4.0)
-    x = loc + spread * rng.normal(N, D)
-    gamma = rng.uniform(D, low=0.5, high=2.0) * torch.where(rng.bernoulli(D, p=0.2) > 0, -1.0, 1.0)
+    x, gamma = features_and_gamma(rng, N, D, spread=(0.2, 4.0))
     beta = rng.normal(D)
     args = (x.to(dtype), gamma.to(dtype), beta.to(dtype), eps)
-    return Case(id, kind, args, about or f"N={N}, D={D}, eps={eps:g}", {"N": N, "D": D, "eps": eps})
-
-
-def random_cases() -> list[Case]:
-    cases = []
-    for i in range(10):
-        rng = Rng(16000 + i)
-        sizes = rng.distinct_sizes("ND", 3, 20)
-        eps = rng.choice([1e-5, 1e-3, 0.1, 0.5])
-        cases.append(make_case(rng, f"random-{i:02d}", RANDOM, sizes["N"], sizes["D"], eps))
-    return cases
-
-
-def _fresh(name: str) -> ProbeMaker:
-    def make(base: Case, rng: Rng) -> Args:
-        if name == "eps":
-            return replace_arg(base.args, PARAMS, "eps", 2.0)
-        old = base.args[PARAMS.index(name)]
-        return replace_arg(base.args, PARAMS, name, rng.normal(*old.shape, std=2.0) + 1.0)
-
-    return make
+    return batch_case(id, kind, args, about, N, D, eps)
 
 
 def edge_cases() -> list[Case]:
@@ -150,9 +132,7 @@ def edge_cases() -> list[Case]:
 
 
 def hidden() -> list[Case]:
-    randoms = random_cases()
-    makers = {name: _fresh(name) for name in PARAMS}
-    return randoms + add_probes(randoms[:2], makers, seed=16500) + edge_cases()
+    return hidden_cases(random_cases(make_case, 16000, 20), PARAMS, 16500, edge_cases())
 
 
 def visible() -> list[Case]:

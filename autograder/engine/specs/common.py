@@ -18,6 +18,11 @@ def gradients(loss: Callable[..., Tensor], *params: Tensor) -> tuple[Tensor, ...
         return tuple(g.detach() for g in torch.autograd.grad(loss(*leaves), leaves))
 
 
+def seeded_cases(seed: int, draw: Callable[[Rng, str], Case], count: int = 10) -> list[Case]:
+    """`count` random cases: case i is drawn from Rng(seed + i) and called random-ii."""
+    return [draw(Rng(seed + i), f"random-{i:02d}") for i in range(count)]
+
+
 # A probe maker: (base case, rng) -> the base's arguments with one argument changed.
 ProbeMaker = Callable[[Case, Rng], Args]
 
@@ -38,3 +43,19 @@ def replace_arg(args: Args, params: tuple[str, ...], name: str, value: Any) -> A
     out = list(args)
     out[params.index(name)] = value
     return tuple(out)
+
+
+def change_view(
+    keys: tuple[str, ...], output_of: Callable[[str], str]
+) -> Callable[[Case, str, Tensor], Tensor]:
+    """A Spec view that judges parameter `k` (output `output_of(k)`) by its change: the
+    returned value minus the value of args[0][k] before the call."""
+
+    def view(case: Case, name: str, value: Tensor) -> Tensor:
+        for k in keys:
+            if name == output_of(k):
+                before = case.args[0][k].detach().to(torch.float64)
+                return value - before if value.shape == before.shape else value
+        return value
+
+    return view

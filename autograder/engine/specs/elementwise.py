@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from autograder.engine.cases import EDGE, RANDOM, VISIBLE, Args, Case, Rng, as64
+from autograder.engine.spec import BugModel, Spec, unpack_tuple
 from autograder.engine.specs.common import add_probes, gradients, replace_arg
 
 OUTPUTS = ("value", "grad")
@@ -143,3 +144,45 @@ def _with_sizes(case: Case, params: tuple[str, ...]) -> Case:
 
 def label_all(name: str, derivative: str) -> dict[str, Any]:
     return {"value": f"the value {name}", "grad": f"the derivative {derivative}"}
+
+
+def as_z(case: Case) -> Tensor:
+    """The first argument z of a case in float64 (for bug models)."""
+    return case.args[0].detach().to(torch.float64)
+
+
+def hidden_of(random_seed: int, edge_seed: int) -> Callable[[], list[Case]]:
+    """The hidden cases of a one-argument activation: random cases, then edge cases."""
+
+    def hidden() -> list[Case]:
+        return random_cases(random_seed) + edge_cases(edge_seed)
+
+    return hidden
+
+
+def activation_spec(
+    name: str,
+    params: tuple[str, ...],
+    f: Activation,
+    hidden: Callable[[], list[Case]],
+    visible: Callable[[], list[Case]],
+    bug_models: tuple[BugModel, ...],
+    labels: tuple[str, str],
+    hints: dict[str, str],
+) -> Spec:
+    """The Spec of an activation stub: value and grad by hand, in the dtype of z;
+    `labels` names the value and the derivative (see label_all)."""
+    return Spec(
+        name=name,
+        params=params,
+        outputs=OUTPUTS,
+        hidden=hidden,
+        visible=visible,
+        reference=lambda case: value_and_grad(f, case),
+        unpack=unpack_tuple(*OUTPUTS),
+        by_hand=True,
+        dtypes=SAME_DTYPE,
+        bug_models=bug_models,
+        labels=label_all(*labels),
+        hints=hints,
+    )

@@ -9,15 +9,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from autograder.engine.cases import Args, Case, Rng
-from autograder.engine.spec import BugModel, Spec, unpack_tuple
+from autograder.engine.spec import BugModel
 from autograder.engine.specs.elementwise import (
-    OUTPUTS,
-    SAME_DTYPE,
+    activation_spec,
     edge_cases,
-    label_all,
     random_cases,
     slope_probes,
-    value_and_grad,
     visible_cases,
 )
 
@@ -27,10 +24,6 @@ NAMES = ("slope",)
 
 def leaky(z: Tensor, slope: float) -> Tensor:
     return F.leaky_relu(z, slope)
-
-
-def reference(case: Case) -> dict[str, Tensor]:
-    return value_and_grad(leaky, case)
 
 
 def _z(case: Case) -> tuple[Tensor, float]:
@@ -82,18 +75,14 @@ def visible() -> list[Case]:
     return visible_cases((0.1,), NAMES)
 
 
-SPEC = Spec(
+SPEC = activation_spec(
     name="leaky_relu_and_grad",
     params=PARAMS,
-    outputs=OUTPUTS,
+    f=leaky,
     hidden=hidden,
     visible=visible,
-    reference=reference,
-    unpack=unpack_tuple(*OUTPUTS),
-    by_hand=True,
-    dtypes=SAME_DTYPE,
     bug_models=BUGS,
-    labels=label_all("leaky_relu(z, slope)", "leaky_relu'(z, slope)"),
+    labels=("leaky_relu(z, slope)", "leaky_relu'(z, slope)"),
     hints={
         "wrong_dtype": "A comparison like z > 0 gives a bool tensor, and torch.where with Python numbers may "
         "give another dtype: keep the dtype of z (e.g. torch.where(z > 0, 1.0, slope).to(z.dtype)).",

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from autograder.engine.cases import EDGE, RANDOM, VISIBLE, Args, Case, Rng, as64
 from autograder.engine.spec import BugModel, Spec, unpack_single
-from autograder.engine.specs.common import ProbeMaker, add_probes, replace_arg
+from autograder.engine.specs.common import ProbeMaker, add_probes, replace_arg, seeded_cases
 
 PARAMS = ("x", "W1", "b1", "W2", "b2")
 
@@ -106,11 +106,10 @@ def make_case(
 
 
 def random_cases() -> list[Case]:
-    cases = []
-    for i in range(10):
-        rng = Rng(12000 + i)
-        cases.append(make_case(rng, f"random-{i:02d}", RANDOM, **rng.distinct_sizes("NDHC", 2, 12)))
-    return cases
+    def draw(rng: Rng, id: str) -> Case:
+        return make_case(rng, id, RANDOM, **rng.distinct_sizes("NDHC", 2, 12))
+
+    return seeded_cases(12000, draw)
 
 
 def _fresh(name: str) -> ProbeMaker:

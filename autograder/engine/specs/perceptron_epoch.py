@@ -18,7 +18,7 @@ from torch import Tensor
 
 from autograder.engine.cases import EDGE, RANDOM, VISIBLE, Args, Case, Rng, as64
 from autograder.engine.spec import BugModel, Spec, unpack_tuple
-from autograder.engine.specs.common import ProbeMaker, add_probes, replace_arg
+from autograder.engine.specs.common import ProbeMaker, add_probes, replace_arg, seeded_cases
 
 PARAMS = ("w", "b", "X", "y")
 OUTPUTS = ("w", "b")
@@ -119,12 +119,7 @@ def make_case(
 
 
 def random_cases() -> list[Case]:
-    cases = []
-    for i in range(10):
-        rng = Rng(11000 + i)
-        sizes = rng.distinct_sizes("ND", 2, 15)
-        cases.append(make_case(rng, f"random-{i:02d}", RANDOM, sizes["N"], sizes["D"]))
-    return cases
+    return seeded_cases(11000, lambda rng, id: make_case(rng, id, RANDOM, **rng.distinct_sizes("ND", 2, 15)))
 
 
 def _fresh(name: str) -> ProbeMaker:

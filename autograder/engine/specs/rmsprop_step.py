@@ -18,7 +18,7 @@ from torch import Tensor
 
 from autograder.engine.cases import EDGE, RANDOM, VISIBLE, Args, Case, Rng, as64
 from autograder.engine.spec import BugModel, ReturnError, Spec
-from autograder.engine.specs.common import ProbeMaker, add_probes, replace_arg
+from autograder.engine.specs.common import ProbeMaker, add_probes, change_view, replace_arg
 
 PARAMS = ("model", "grad_buffer", "rmsprop_cache", "learning_rate", "decay_rate")
 KEYS = ("W1", "W2")
@@ -131,13 +131,8 @@ BUGS = (
 )
 
 
-def view(case: Case, name: str, value: Tensor) -> Tensor:
-    """A parameter is judged by its change: value - its value before the call."""
-    for k in KEYS:
-        if name == update_of(k):
-            before = case.args[0][k].detach().to(torch.float64)
-            return value - before if value.shape == before.shape else value
-    return value
+# A parameter is judged by its change: value - its value before the call.
+view = change_view(KEYS, update_of)
 
 
 def _unpack(returned: Any, args: list[Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from autograder.engine.cases import EDGE, RANDOM, VISIBLE, Args, Case, Rng, as64
 from autograder.engine.spec import BugModel, ReturnError, Spec
-from autograder.engine.specs.common import ProbeMaker, add_probes, replace_arg
+from autograder.engine.specs.common import ProbeMaker, add_probes, change_view, replace_arg
 
 PARAMS = ("params", "grads", "lr")
 KEYS = ("W1", "b1", "W2", "b2")
@@ -64,13 +64,8 @@ BUGS = (
 )
 
 
-def view(case: Case, name: str, value: Tensor) -> Tensor:
-    """A parameter is judged by its change: value - its value before the call."""
-    for k in KEYS:
-        if name == step_of(k):
-            before = case.args[0][k].detach().to(torch.float64)
-            return value - before if value.shape == before.shape else value
-    return value
+# A parameter is judged by its change: value - its value before the call.
+view = change_view(KEYS, step_of)
 
 
 def _unpack(returned: Any, args: list[Any]) -> dict[str, Any]:

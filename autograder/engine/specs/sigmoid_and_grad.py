@@ -4,26 +4,11 @@ derivative s' = s (1 - s), elementwise; shape and dtype of z; finite for |z| up 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
 
-from autograder.engine.cases import Case
-from autograder.engine.spec import BugModel, Spec, unpack_tuple
-from autograder.engine.specs.elementwise import (
-    OUTPUTS,
-    SAME_DTYPE,
-    apply,
-    edge_cases,
-    label_all,
-    random_cases,
-    value_and_grad,
-    visible_cases,
-)
+from autograder.engine.spec import BugModel
+from autograder.engine.specs.elementwise import activation_spec, apply, as_z, hidden_of, visible_cases
 
 PARAMS = ("z",)
-
-
-def reference(case: Case) -> dict[str, Tensor]:
-    return value_and_grad(torch.sigmoid, case)
 
 
 BUGS = (
@@ -51,26 +36,14 @@ BUGS = (
 )
 
 
-def as_z(case: Case) -> Tensor:
-    return case.args[0].detach().to(torch.float64)
-
-
-def hidden() -> list[Case]:
-    return random_cases(5000) + edge_cases(5100)
-
-
-SPEC = Spec(
+SPEC = activation_spec(
     name="sigmoid_and_grad",
     params=PARAMS,
-    outputs=OUTPUTS,
-    hidden=hidden,
+    f=torch.sigmoid,
+    hidden=hidden_of(5000, 5100),
     visible=visible_cases,
-    reference=reference,
-    unpack=unpack_tuple(*OUTPUTS),
-    by_hand=True,
-    dtypes=SAME_DTYPE,
     bug_models=BUGS,
-    labels=label_all("sigmoid(z)", "sigmoid'(z)"),
+    labels=("sigmoid(z)", "sigmoid'(z)"),
     hints={
         "not_finite": "exp(z) overflows to inf for z > 709 (z > 88 in float32) and inf / inf is NaN: use "
         "1 / (1 + exp(-z)), which only ever sees exp of a large positive number in the denominator, or "

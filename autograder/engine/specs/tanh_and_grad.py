@@ -4,30 +4,11 @@ shape and dtype of z; finite for |z| up to 1000."""
 from __future__ import annotations
 
 import torch
-from torch import Tensor
 
-from autograder.engine.cases import Case
-from autograder.engine.spec import BugModel, Spec, unpack_tuple
-from autograder.engine.specs.elementwise import (
-    OUTPUTS,
-    SAME_DTYPE,
-    apply,
-    edge_cases,
-    label_all,
-    random_cases,
-    value_and_grad,
-    visible_cases,
-)
+from autograder.engine.spec import BugModel
+from autograder.engine.specs.elementwise import activation_spec, apply, as_z, hidden_of, visible_cases
 
 PARAMS = ("z",)
-
-
-def reference(case: Case) -> dict[str, Tensor]:
-    return value_and_grad(torch.tanh, case)
-
-
-def _z(case: Case) -> Tensor:
-    return case.args[0].detach().to(torch.float64)
 
 
 BUGS = (
@@ -39,7 +20,7 @@ BUGS = (
     BugModel(
         "tanh_grad_square",
         "is 1 - z^2: square tanh(z), not z; the derivative is 1 - tanh(z)^2.",
-        lambda c: {"grad": 1.0 - _z(c) ** 2},
+        lambda c: {"grad": 1.0 - as_z(c) ** 2},
     ),
     BugModel(
         "tanh_grad_square",
@@ -49,27 +30,19 @@ BUGS = (
     BugModel(
         "tanh_is_sigmoid",
         "is sigmoid(z), not tanh(z) = (exp(z) - exp(-z)) / (exp(z) + exp(-z)) = 2 sigmoid(2z) - 1.",
-        lambda c: {"value": torch.sigmoid(_z(c))},
+        lambda c: {"value": torch.sigmoid(as_z(c))},
     ),
 )
 
 
-def hidden() -> list[Case]:
-    return random_cases(5200) + edge_cases(5300)
-
-
-SPEC = Spec(
+SPEC = activation_spec(
     name="tanh_and_grad",
     params=PARAMS,
-    outputs=OUTPUTS,
-    hidden=hidden,
+    f=torch.tanh,
+    hidden=hidden_of(5200, 5300),
     visible=visible_cases,
-    reference=reference,
-    unpack=unpack_tuple(*OUTPUTS),
-    by_hand=True,
-    dtypes=SAME_DTYPE,
     bug_models=BUGS,
-    labels=label_all("tanh(z)", "tanh'(z)"),
+    labels=("tanh(z)", "tanh'(z)"),
     hints={
         "not_finite": "(exp(z) - exp(-z)) / (exp(z) + exp(-z)) is inf / inf = NaN once exp overflows "
         "(|z| > 709 in float64, > 88 in float32): use torch.tanh, or 2 * sigmoid(2z) - 1 with a stable "

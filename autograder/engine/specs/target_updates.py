@@ -194,48 +194,23 @@ def cases(seed: int, with_tau: bool) -> tuple[Callable[[], list[Case]], Callable
     def hidden() -> list[Case]:
         randoms = random_cases()
         makers = {"online": new_online, **({"tau": new_tau} if with_tau else {})}
+
+        def edge(offset: int, id: str, sizes: tuple[int, int, int], about: str, **kw: Any) -> Case:
+            return make_case(seed + offset, f"edge-{id}", EDGE, sizes, tau(Rng(seed + offset)), about, **kw)
+
         edges = [
-            make_case(
-                seed + 100,
-                "edge-requires-grad",
-                EDGE,
+            edge(
+                100,
+                "requires-grad",
                 (4, 8, 2),
-                tau(Rng(seed + 100)),
                 "parameters that require grad (use torch.no_grad())",
                 grad=True,
             ),
-            make_case(
-                seed + 101,
-                "edge-key-order",
-                EDGE,
-                (5, 5, 5),
-                tau(Rng(seed + 101)),
-                "online lists its keys in another order",
-                reorder=True,
-            ),
-            make_case(
-                seed + 102,
-                "edge-float32",
-                EDGE,
-                (4, 6, 3),
-                tau(Rng(seed + 102)),
-                "float32 tensors",
-                dtype=torch.float32,
-            ),
-            make_case(
-                seed + 103,
-                "edge-cartpole",
-                EDGE,
-                (4, 64, 2),
-                tau(Rng(seed + 103)),
-                "CartPole sizes D=4, H=64, A=2",
-            ),
+            edge(101, "key-order", (5, 5, 5), "online lists its keys in another order", reorder=True),
+            edge(102, "float32", (4, 6, 3), "float32 tensors", dtype=torch.float32),
+            edge(103, "cartpole", (4, 64, 2), "CartPole sizes D=4, H=64, A=2"),
         ]
-        edges.append(
-            make_case(
-                seed + 106, "edge-tiny", EDGE, (1, 1, 1), tau(Rng(seed + 106)), "one unit in every layer"
-            )
-        )
+        edges.append(edge(106, "tiny", (1, 1, 1), "one unit in every layer"))
         if with_tau:
             edges += [
                 make_case(seed + 104, "edge-tau1", EDGE, (3, 4, 2), 1.0, "tau = 1: a hard update"),
