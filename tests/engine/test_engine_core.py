@@ -7,7 +7,6 @@ import contextlib
 import io
 import pickle
 import sys
-import time
 import warnings
 from typing import Any
 
@@ -303,18 +302,15 @@ def test_float64_result_with_float32_accuracy_passes_with_a_note() -> None:
 # ---------------------------------------------------------------- speed
 
 
-def test_all_hidden_checks_run_in_a_few_seconds() -> None:
-    """Every stub's hidden tests, cases generated from scratch, on correct implementations."""
+def test_every_reference_earns_full_marks_on_fresh_cases() -> None:
+    """Every stub's hidden tests, cases generated from scratch, on correct implementations.
+    (How long this takes is measured by benchmarks/bench_engine.py, not asserted here.)"""
     from autograder.engine import api
 
     api._cached_cases.cache_clear()
-    start = time.perf_counter()
     for stub, fn in REFERENCE.items():
         earned, _ = quiet(grade, stub, fn, 1.0)
-        assert earned == 1.0
-    elapsed = time.perf_counter() - start
-    print(f"\nall hidden checks of {len(REFERENCE)} stubs: {elapsed:.2f} s")
-    assert elapsed < 10.0
+        assert earned == 1.0, stub
 
 
 def test_case_counts() -> None:
