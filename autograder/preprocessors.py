@@ -86,9 +86,7 @@ class ResilientExecute(Execute):
         if cell.cell_type != "code":
             return cell, resources
         if self._lost_at is None and time.monotonic() >= self._deadline:
-            self._lost_at = index
-            self._lost_why = f"the notebook used up its time budget ({self.notebook_timeout} s)"
-            run_sync(self.km.shutdown_kernel)(now=True)
+            self._stop_kernel(index, f"the notebook used up its time budget ({self.notebook_timeout} s)")
         if self._lost_at is not None:
             cell.outputs = [
                 error_output(
@@ -103,12 +101,10 @@ class ResilientExecute(Execute):
         except CellTimeoutError:
             # The interrupt did not stop the cell (it caught KeyboardInterrupt, or the
             # kernel is stuck): stop the kernel, the remaining cells are not run.
-            self._lost_at = index
-            self._lost_why = "a cell ignored the interrupt after its time limit"
             cell.outputs = list(cell.get("outputs", [])) + [
                 error_output("CellTimeoutError", f"stopped: still running after {self.timeout} s")
             ]
-            run_sync(self.km.shutdown_kernel)(now=True)
+            self._stop_kernel(index, "a cell ignored the interrupt after its time limit")
             return cell, resources
         except DeadKernelError:
             self._lost_at = index
@@ -120,6 +116,12 @@ class ResilientExecute(Execute):
                 )
             ]
             return cell, resources
+
+    def _stop_kernel(self, index: int, why: str) -> None:
+        """Shut the kernel down; the cells from `index` on are reported as not run."""
+        self._lost_at = index
+        self._lost_why = why
+        run_sync(self.km.shutdown_kernel)(now=True)
 
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
         """The per-cell limit, but never past the notebook's budget."""

@@ -118,12 +118,13 @@ def sandbox_command(
     cmd += ["--proc", "/proc", "--dev", "/dev"]
     cmd += ["--perms", "1777", "--size", str(scratch_mb * 2**20), "--tmpfs", "/tmp"]
     made = {Path("/"), Path("/tmp"), Path("/proc"), Path("/dev")}
-    for root in [*readable_roots(), runtime, Path(WORKDIR)]:
+    readable = readable_roots()
+    for root in [*readable, runtime, Path(WORKDIR)]:
         for parent in reversed(root.parents):
             if parent not in made and not parent.is_relative_to("/usr"):
                 cmd += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
-    for root in readable_roots():
+    for root in readable:
         cmd += ["--ro-bind", str(root), str(root)]
     cmd += ["--bind", str(runtime), str(runtime), "--bind", str(work), WORKDIR, "--chdir", WORKDIR]
     base = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "MPLBACKEND": "Agg"}
