@@ -147,16 +147,12 @@ def apply_grading_policy(config: Config, sandbox: bool = True) -> None:
         SaveAutoGrades,
     )
 
-    from autograder.preprocessors import (
-        HideHiddenTestTracebacks,
-        JudgeOutsideKernel,
-        ResilientExecute,
-        StderrIsNotFailure,
-    )
+    from autograder.parallel import ReplayExecute
+    from autograder.preprocessors import HideHiddenTestTracebacks, JudgeOutsideKernel, StderrIsNotFailure
 
     config.ResilientExecute.sandbox = sandbox
     config.Autograde.autograde_preprocessors = [
-        ResilientExecute,
+        ReplayExecute,
         StderrIsNotFailure,
         *([JudgeOutsideKernel] if sandbox else []),
         IgnorePattern,

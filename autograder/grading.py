@@ -12,6 +12,9 @@ every cell where the autograder now disagrees with it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import nbformat
 
 from autograder.course import Course, CourseError, nbgrader_errors
 from autograder.submissions import prepare
@@ -25,6 +28,7 @@ class Result:
     max_score: float = 0.0
     failed_checks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    cell_seconds: float = 0.0  # time its notebooks spent in code cells, when run ahead
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -112,12 +116,30 @@ def interrupted(course: Course, assignment: str, student: str) -> bool:
     return folder.is_dir() and not (folder / COMPLETE).is_file()
 
 
-def grade_one(course: Course, api, assignment: str, student: str, force: bool) -> Result:
+def begin(course: Course, assignment: str, student: str, force: bool) -> tuple[Result, bool]:
+    """Prepare one submission; returns its result so far and whether it must be regraded."""
     result = Result(student)
     if not force and interrupted(course, assignment, student):
         force = True
         result.problems.append("grading was interrupted last time: graded again")
     result.problems.extend(prepare(course, assignment, student).problems)
+    return result, force
+
+
+def will_be_graded(course: Course, api, assignment: str, student: str, force: bool) -> bool:
+    """What nbgrader's autograde will decide: grade, or skip as already graded (unchanged)."""
+    dest = course.autograded / student / assignment
+    if force or not all((dest / f"{name}.ipynb").exists() for name in course.notebooks(assignment)):
+        return True
+    new = api.coursedir.get_existing_timestamp(str(course.prepared / student / assignment))
+    old = api.coursedir.get_existing_timestamp(str(dest))
+    return new is not None and old is not None and new > old
+
+
+def finish(course: Course, api, assignment: str, result: Result, force: bool) -> Result:
+    """nbgrader's autograde of one prepared submission (its notebooks' outputs may already
+    wait in ReplayExecute), then the scores and what the TA should know."""
+    student = result.student
     before = manual_scores(course, assignment, student)
     outcome = api.autograde(assignment, student, force=force, create=True)
     log = outcome.get("log") or ""
@@ -141,15 +163,36 @@ def grade_one(course: Course, api, assignment: str, student: str, force: bool) -
     return result
 
 
+def status_line(result: Result, seconds: float) -> str:
+    if result.status == "graded":
+        text = f"{result.student}: {result.score:g}/{result.max_score:g}"
+    else:
+        text = f"{result.student}: {result.status}"
+    count = len(result.problems)
+    notes = f" ({count} note{'s' if count != 1 else ''})" if count else ""
+    return f"{text}{notes}  [{seconds:.1f} s]"
+
+
 def autograde(
     course: Course,
     assignment: str,
     students: list[str] | None = None,
     force: bool = False,
     progress: bool = True,
+    workers: int | None = None,
+    dask: str | None = None,
 ) -> list[Result]:
-    """Grade the submissions of `assignment` (all, or the given students)."""
+    """Grade the submissions of `assignment` (all, or the given students).
+
+    Notebooks run `workers` at a time (default: one per CPU core) in warm sandboxed
+    kernels, or on a Dask cluster (`dask`: a scheduler address or a cluster file); the
+    gradebook is written by this process only, one submission after the other (see
+    autograder.parallel). The scores do not depend on `workers`."""
+    import time
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from autograder.parallel import ReplayExecute, kernel_files, make_runner, run_notebook, sanitized
 
     course.check_assignment(assignment)
     if not (course.release / assignment).is_dir():
@@ -175,18 +218,65 @@ def autograde(
         except SandboxError as exc:
             raise CourseError(str(exc)) from None
     api = course.api(submitted_directory=course.prepared.name)
-    results: list[Result] = []
+    runner = make_runner(workers, dask)
+    results: dict[str, Result] = {}
+    started: dict[str, float] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress, transient=True) as bar:
-        task = bar.add_task(f"grading {assignment}", total=len(todo))
-        for student in todo:
-            bar.update(task, description=f"grading {assignment}: {student}")
+    with Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task(f"grading {assignment} ({runner.describe()})", total=len(todo))
+
+        def done(result: Result, force_one: bool) -> None:
             try:
-                results.append(grade_one(course, api, assignment, student, force))
+                results[result.student] = finish(course, api, assignment, result, force_one)
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
-                results.append(Result(student, status="failed", problems=[f"internal error: {exc}"]))
+                result.status = "failed"
+                result.problems.append(f"internal error: {exc}")
+                results[result.student] = result
+            finally:
+                ReplayExecute.forget(result.student)
             bar.advance(task)
-    return results
+            if progress:
+                elapsed = time.monotonic() - started.get(result.student, time.monotonic())
+                bar.console.print(status_line(results[result.student], elapsed))
+
+        try:
+            jobs: dict[Any, tuple[str, str]] = {}
+            left: dict[str, int] = {}
+            begun: dict[str, tuple[Result, bool]] = {}
+            for student in todo:
+                started[student] = time.monotonic()
+                try:
+                    result, force_one = begin(course, assignment, student, force)
+                    begun[student] = (result, force_one)
+                    if not will_be_graded(course, api, assignment, student, force_one):
+                        continue
+                    files = kernel_files(course, assignment, student)
+                    for name in course.notebooks(assignment):
+                        path = course.prepared / student / assignment / f"{name}.ipynb"
+                        nb_json = nbformat.writes(sanitized(course, assignment, student, path))
+                        jobs[runner.submit(run_notebook, nb_json, files, course.config)] = (student, name)
+                        left[student] = left.get(student, 0) + 1
+                except Exception as exc:  # noqa: BLE001 - graded by nbgrader alone below, or reported
+                    begun.setdefault(student, (Result(student, status="failed"), force))
+                    begun[student][0].problems.append(f"could not be prepared for parallel grading: {exc}")
+            for student in todo:  # nothing to run ahead: nbgrader decides (skip, or grade in place)
+                if student in begun and not left.get(student):
+                    done(*begun[student])
+            for future in runner.completed(list(jobs)):
+                student, name = jobs[future]
+                try:
+                    ran = future.result()
+                    executed = nbformat.reads(ran["notebook"], as_version=4)
+                    ReplayExecute.provide(student, name, executed, ran["judged"])
+                    begun[student][0].cell_seconds += ran["cell_seconds"]
+                except Exception:  # noqa: BLE001 - the notebook is then run by nbgrader's step itself
+                    pass
+                left[student] -= 1
+                if left[student] == 0:
+                    done(*begun[student])
+        finally:
+            runner.close()
+    return [results[s] for s in todo if s in results]
 
 
 def require_current_gradebook(course: Course, assignment: str) -> None:

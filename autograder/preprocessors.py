@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -30,6 +31,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
 STDERR_PREFIX = "[stderr] "
+JUDGED = "rlgrade_judged"  # resources key: the records of this notebook were judged already
 RECORD_MIME = "application/vnd.rlgrade.outcomes+json"  # = autograder.engine.wire.MIME (no torch import here)
 GRADE_CALL = re.compile(
     r"^[ \t]*grade\(\s*[\"'](?P<stub>\w+)[\"']\s*,\s*[\w.]+\s*,\s*(?:points\s*=\s*)?(?P<points>[0-9.]+)\s*\)",
@@ -52,10 +54,18 @@ class ResilientExecute(Execute):
     output_kb = Integer(1024, help="Most output one cell may produce, in KiB; the rest is dropped.").tag(
         config=True
     )
+    warm_kernels = Bool(
+        True, help="Fork sandboxed kernels from a zygote that already imported torch (autograder.pool)."
+    ).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.sandbox:
+        if self.sandbox and self.warm_kernels:
+            from autograder.pool import PooledKernelManager
+
+            self.kernel_manager_class = PooledKernelManager
+            self.shutdown_kernel = "immediate"  # each kernel serves one notebook, then goes
+        elif self.sandbox:
             from autograder.sandbox import SandboxedKernelManager
 
             self.kernel_manager_class = SandboxedKernelManager
@@ -67,6 +77,8 @@ class ResilientExecute(Execute):
         # output travels over the messaging channels); keep it off the TA's terminal.
         kwargs.setdefault("stderr", subprocess.DEVNULL)
         kwargs.setdefault("stdout", subprocess.DEVNULL)
+        # What nbgrader sets while it autogrades, also when this runs outside its converter.
+        kwargs.setdefault("env", {**os.environ, "NBGRADER_EXECUTION": "autograde"})
         await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)
@@ -76,6 +88,7 @@ class ResilientExecute(Execute):
         self._lost_why = "the Python kernel died"
         self._deadline = time.monotonic() + self.notebook_timeout
         self._output_bytes: dict[int, int] = {}
+        self.cell_seconds = 0.0  # wall time spent running code cells (the student's own run time)
         try:
             return super().preprocess(nb, resources, km)
         except DeadKernelError:
@@ -96,6 +109,7 @@ class ResilientExecute(Execute):
                 )
             ]
             return cell, resources
+        started = time.monotonic()
         try:
             return super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
@@ -116,6 +130,8 @@ class ResilientExecute(Execute):
                 )
             ]
             return cell, resources
+        finally:
+            self.cell_seconds += time.monotonic() - started
 
     def _stop_kernel(self, index: int, why: str) -> None:
         """Shut the kernel down; the cells from `index` on are reported as not run."""
@@ -188,6 +204,8 @@ class JudgeOutsideKernel(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb: NotebookNode, resources: Any) -> Any:
+        if (resources or {}).get(JUDGED):
+            return nb, resources  # by autograder.parallel.run_notebook, right after it ran
         self._sources = [c.source for c in nb.cells if c.cell_type == "code"]
         return super().preprocess(nb, resources)
 

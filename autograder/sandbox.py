@@ -93,10 +93,18 @@ def readable_roots() -> list[Path]:
 
 
 def sandbox_command(
-    inner: list[str], runtime: Path, work: Path, env: dict[str, str], scratch_mb: int = 512
+    inner: list[str],
+    runtime: Path,
+    work: Path,
+    env: dict[str, str],
+    scratch_mb: int = 512,
+    own_proc: bool = True,
 ) -> list[str]:
     """bwrap arguments that run `inner` with cwd WORKDIR (bound to `work`, read-write) and
-    `runtime` (the connection file and sockets) read-write at the same path."""
+    `runtime` (the connection file and sockets) read-write at the same path. With
+    `own_proc` False the host's /proc is bound instead of a new one: for the zygote
+    (autograder.zygote), whose kernels each mount their own /proc, which the kernel allows
+    only where a complete proc mount is visible (bwrap's own has read-only parts over it)."""
     cmd = [
         "bwrap",
         "--unshare-pid",
@@ -115,7 +123,8 @@ def sandbox_command(
             cmd += ["--symlink", os.readlink(target), str(target)]
         elif target.is_dir():
             cmd += ["--ro-bind", str(target), str(target)]
-    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    cmd += ["--proc", "/proc"] if own_proc else ["--bind", "/proc", "/proc"]
+    cmd += ["--dev", "/dev"]
     cmd += ["--perms", "1777", "--size", str(scratch_mb * 2**20), "--tmpfs", "/tmp"]
     made = {Path("/"), Path("/tmp"), Path("/proc"), Path("/dev")}
     readable = readable_roots()
@@ -152,21 +161,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         require_sandbox()
         runtime = Path(tempfile.mkdtemp(prefix="rlgrade-kernel-"))
-        self.runtime_dir = str(runtime)
-        (runtime / "conn").mkdir()
-        (runtime / "work").mkdir()
-        self.transport = "ipc"
-        self.cache_ports = False
-        self.ip = str(runtime / "conn" / "kernel")
-        self.connection_file = str(runtime / "conn" / "kernel.json")
-        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        copy_submission(Path(kw.get("cwd") or os.getcwd()), runtime / "work", self.copy_limit_mb)
-        if os.geteuid() == 0:
-            for folder in (runtime / "conn", runtime / "work"):
-                for path in (folder, *folder.rglob("*")):
-                    os.chown(path, self.sandbox_uid, self.sandbox_uid, follow_symlinks=False)
-        env = {k: v for k, v in (kw.get("env") or os.environ).items() if k in PASSED_ENV}
-        env[RECORD_ENV] = "1"
+        kernel_cmd, kw, env = await self._prepare_runtime(runtime, self.sandbox_uid, **kw)
         confine = [
             sys.executable,
             "-m",
@@ -182,6 +177,29 @@ class SandboxedKernelManager(AsyncKernelManager):
         kw["env"] = dict(os.environ)  # bwrap's own environment; the kernel's is set by --setenv
         kw["cwd"] = str(runtime)
         return sandbox_command(inner, runtime / "conn", runtime / "work", env, self.scratch_mb), kw
+
+    async def _prepare_runtime(
+        self, runtime: Path, uid: int, **kw: Any
+    ) -> tuple[list[str], dict[str, Any], dict[str, str]]:
+        """Make `runtime` the kernel's private folder: conn/ (connection file, Unix sockets)
+        and work/ (a copy of the submission's own files), owned by `uid` when grading as
+        root. Returns the kernel command, the launch arguments and the kernel's environment."""
+        self.runtime_dir = str(runtime)
+        (runtime / "conn").mkdir(parents=True)
+        (runtime / "work").mkdir()
+        self.transport = "ipc"
+        self.cache_ports = False
+        self.ip = str(runtime / "conn" / "kernel")
+        self.connection_file = str(runtime / "conn" / "kernel.json")
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        copy_submission(Path(kw.get("cwd") or os.getcwd()), runtime / "work", self.copy_limit_mb)
+        if os.geteuid() == 0:
+            for folder in (runtime / "conn", runtime / "work"):
+                for path in (folder, *folder.rglob("*")):
+                    os.chown(path, uid, uid, follow_symlinks=False)
+        env = {k: v for k, v in (kw.get("env") or os.environ).items() if k in PASSED_ENV}
+        env[RECORD_ENV] = "1"
+        return kernel_cmd, kw, env
 
     async def _async_interrupt_kernel(self) -> None:
         """Interrupt over the control channel: a SIGINT to the process group would reach

@@ -1,0 +1,242 @@
+"""Run many submissions' notebooks at once; keep nbgrader's bookkeeping in one process.
+
+Grading a submission has two parts of very different cost:
+
+1. running its notebooks (seconds: a kernel, the student's code, the hidden tests), and
+2. nbgrader's bookkeeping (milliseconds: sanitize the cells, write the autograded copy,
+   save the scores in the gradebook, late penalties).
+
+Part 1 is a pure function of the sanitized notebook and the files beside it, so it can run
+anywhere: in threads of this process, each driving a warm isolated kernel
+(`autograder.pool`), or on the workers of a Dask cluster. Part 2 stays in the grading
+process, one submission after the other, so the gradebook has a single writer (SQLite
+allows only one) and nbgrader's own code writes every grade.
+
+`ReplayExecute` joins the two: it is nbgrader's Execute step with the outputs already
+computed. It replays them only when the notebook nbgrader is about to execute has exactly
+the code cells that were run; otherwise it runs the notebook itself, so a result is never
+attached to the wrong cells.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from pathlib import Path, PurePosixPath
+from typing import Any, ClassVar
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from traitlets.config import Config
+
+from autograder.course import Course, CourseError
+from autograder.preprocessors import JUDGED, JudgeOutsideKernel, ResilientExecute, StderrIsNotFailure
+
+
+def code_sources(nb: NotebookNode) -> list[str]:
+    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+
+
+# -- what one notebook needs to run anywhere ----------------------------------------------
+def sanitized(course: Course, assignment: str, student: str, path: Path) -> NotebookNode:
+    """The notebook as nbgrader's autograde will execute it: its sanitize preprocessors
+    (clear outputs, deduplicate ids, kernelspec, overwrite locked and test cells from the
+    gradebook, check metadata) applied to the prepared submission."""
+    from nbgrader.converters import Autograde
+
+    config = course.config
+    classes = config.Autograde.get("sanitize_preprocessors") or Autograde.sanitize_preprocessors.default()
+    resources = {
+        "unique_key": path.stem,
+        "nbgrader": {
+            "student": student,
+            "assignment": assignment,
+            "notebook": path.stem,
+            "db_url": config.CourseDirectory.db_url,
+        },
+        "metadata": {"path": str(path.parent), "name": path.stem},
+    }
+    nb = nbformat.read(str(path), as_version=4)
+    for cls in classes:
+        nb, resources = cls(config=config)(nb, resources)
+    return nb
+
+
+def kernel_files(course: Course, assignment: str, student: str, limit_mb: int = 200) -> dict[str, bytes]:
+    """The files a graded kernel finds beside its notebook: the submission's own, then the
+    assignment's source files over them (as nbgrader lays out autograded/), no notebooks."""
+    ignore = list(course.config.CourseDirectory.get("ignore", [])) or [
+        ".ipynb_checkpoints",
+        "*.pyc",
+        "__pycache__",
+        "feedback",
+    ]
+    files: dict[str, bytes] = {}
+    budget = limit_mb * 2**20
+    for folder in (course.prepared / student / assignment, course.source / assignment):
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            rel = path.relative_to(folder)
+            if (
+                path.is_symlink()
+                or not path.is_file()
+                or path.suffix == ".ipynb"
+                or any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignore)
+            ):
+                continue
+            size = path.stat().st_size
+            if size <= budget:
+                budget -= size
+                files[rel.as_posix()] = path.read_bytes()
+    return files
+
+
+def run_notebook(nb_json: str, files: dict[str, bytes], config: Config) -> dict[str, Any]:
+    """Execute a sanitized notebook with the course's Execute settings, in a fresh warm
+    kernel, with `files` beside it. Returns {"notebook": the executed notebook (JSON),
+    "cell_seconds": time spent in its code cells}. Runs in a thread of the grading process
+    or on a Dask worker (needs this package and bubblewrap there)."""
+    nb = nbformat.reads(nb_json, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="rlgrade-run-") as folder:
+        for rel, data in files.items():
+            parts = PurePosixPath(rel).parts
+            if ".." in parts or PurePosixPath(rel).is_absolute():
+                continue
+            target = Path(folder, *parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        executor = ResilientExecute(config=config)
+        nb, resources = executor.preprocess(nb, {"metadata": {"path": folder}})
+    # The steps that follow Execute in the autograde policy and need no gradebook: done
+    # here, in parallel, instead of one submission at a time in the grading process.
+    nb, resources = StderrIsNotFailure(config=config)(nb, resources)
+    if executor.sandbox:
+        nb, resources = JudgeOutsideKernel(config=config)(nb, resources)
+    return {
+        "notebook": nbformat.writes(nb),
+        "cell_seconds": executor.cell_seconds,
+        "judged": executor.sandbox,
+    }
+
+
+# -- replaying the results inside nbgrader's autograde ------------------------------------
+class ReplayExecute(ResilientExecute):
+    """nbgrader's Execute step, fed with outputs computed beforehand (see the module doc)."""
+
+    results: ClassVar[dict[tuple[str, str], tuple[NotebookNode, bool]]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def provide(cls, student: str, notebook: str, executed: NotebookNode, judged: bool) -> None:
+        """`executed`: the notebook as run by `run_notebook`; `judged`: its records were judged."""
+        with cls._lock:
+            cls.results[(student, notebook)] = (executed, judged)
+
+    @classmethod
+    def forget(cls, student: str) -> None:
+        with cls._lock:
+            for key in [k for k in cls.results if k[0] == student]:
+                del cls.results[key]
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
+        ids = (resources or {}).get("nbgrader", {})
+        with self._lock:
+            done, judged = self.results.pop((ids.get("student"), ids.get("notebook")), (None, False))
+        if done is None or code_sources(done) != code_sources(nb):
+            return super().preprocess(nb, resources, km)
+        resources[JUDGED] = judged  # trusted: set by the grader, never by the student's outputs
+        ran = iter(c for c in done.cells if c.cell_type == "code")
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                executed = next(ran)
+                cell.outputs = executed.get("outputs", [])
+                cell.execution_count = executed.get("execution_count")
+                cell.metadata = executed.get("metadata", cell.metadata)
+        nb.metadata = done.metadata
+        return nb, resources
+
+
+# -- where notebooks run ------------------------------------------------------------------
+class LocalRunner:
+    """`workers` notebooks at a time in threads of this process (each drives its own kernel)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rlgrade-run")
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def completed(self, futures: list[Any]) -> Iterator[Any]:
+        return as_completed(futures)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        from autograder.pool import close_shared_pool
+
+        close_shared_pool()
+
+    def describe(self) -> str:
+        return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
+
+
+class DaskRunner:
+    """Notebooks run on the workers of a Dask cluster; results come back here."""
+
+    def __init__(self, target: str) -> None:
+        from distributed import Client
+
+        self._cluster = None
+        if target.endswith(".py"):
+            self._cluster = cluster_from_file(Path(target))
+            self.client = Client(self._cluster)
+        else:
+            try:
+                self.client = Client(target, timeout="20s")
+            except OSError as exc:
+                raise CourseError(
+                    f"cannot reach the Dask scheduler at {target}: {exc}. Start it (`dask scheduler`) "
+                    "and its workers (`dask worker ADDRESS`), or give a cluster file (see README)."
+                ) from None
+        self.target = target
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.client.submit(fn, *args, pure=False)
+
+    def completed(self, futures: list[Any]) -> Iterator[Any]:
+        from distributed import as_completed as dask_completed
+
+        return iter(dask_completed(futures))
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def describe(self) -> str:
+        workers = len(self.client.scheduler_info().get("workers", {}))
+        return f"Dask cluster {self.target} ({workers} workers)"
+
+
+def cluster_from_file(path: Path) -> Any:
+    """A cluster object from a Python file that defines `cluster()` (e.g. a dask-jobqueue
+    SLURMCluster, scaled); see README "Grading on a cluster"."""
+    if not path.is_file():
+        raise CourseError(f"no cluster file {path}")
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)  # noqa: S102 - the TA's own file
+    if not callable(namespace.get("cluster")):
+        raise CourseError(f"{path} must define a function cluster() that returns a Dask cluster")
+    return namespace["cluster"]()
+
+
+def make_runner(workers: int | None, dask: str | None) -> LocalRunner | DaskRunner:
+    if dask:
+        return DaskRunner(dask)
+    count = workers or os.cpu_count() or 1
+    if count < 1:
+        raise CourseError(f"--workers must be at least 1 (got {workers})")
+    return LocalRunner(count)

@@ -1,0 +1,261 @@
+"""A warm kernel factory: imports torch & co. once, then forks one isolated kernel per notebook.
+
+    python -m autograder.zygote --jobs ROOT --memory-mb M --cpu-seconds S --processes P \\
+        --file-mb F --scratch-mb T [--preload torch ...]
+
+It runs inside the bubblewrap sandbox of `autograder.sandbox` (no course files, no network)
+and speaks JSON lines: requests on stdin, events on stdout.
+
+    {"op": "start", "job": "J", "uid": U, "env": {...}}  -> {"event": "listening", "job": "J"}
+    {"op": "kill", "job": "J"}                            (SIGKILL to the job's whole sandbox)
+                                                         -> {"event": "exited", "job": "J", "status": N}
+
+For each job a fresh process is forked; before it runs any student code it isolates itself
+from the zygote and from every other job (`isolate`):
+* as root it first becomes the job's own unprivileged uid (the process limit counts per
+  user, so one job's fork bomb cannot starve another);
+* new user, mount, PID, network, IPC and UTS namespaces: other jobs' processes can be
+  neither seen nor signalled;
+* private /tmp and working folder (tmpfs), the job's own files copied in; the folder of all
+  jobs is covered, only this job's connection folder is put back;
+* resource limits (autograder.confine), every capability dropped, no_new_privs;
+* then the ordinary ipykernel starts on the job's connection file, over Unix sockets.
+The kernel's middle process relays its exit status; killing it kills the whole job
+(the kernel is PID 1 of its namespace and dies with its parent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import importlib
+import json
+import os
+import select
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+from autograder.confine import set_limits
+
+WORKDIR = "/home/student/work"
+# What a course notebook imports, and what ipykernel imports while it starts (its debugger
+# alone takes a third of a second).
+PRELOAD = (
+    "torch",
+    "numpy",
+    "matplotlib.pyplot",
+    "matplotlib_inline.backend_inline",
+    "gymnasium",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.history",
+    "autograder.engine",
+)
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 2, 4, 4096, 8192, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+SYS_CAPSET = 126  # x86_64
+LAST_CAP = 63
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = [None if s is None else s.encode() for s in (source, target, fstype, data)]
+    _check(_libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
+
+
+def _drop_capabilities() -> None:
+    for cap in range(LAST_CAP + 1):
+        _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the last cap: ignored
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable x 2 words: all zero
+    _check(_libc.syscall(SYS_CAPSET, header, data), "capset")
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def isolate(jobs: Path, job: str, uid: int | None, limits: dict[str, int]) -> None:
+    """Turn this freshly forked process into the job's sandboxed kernel process (see the module doc).
+    Forks once more: the caller continues as the kernel (PID 1 of the new namespace)."""
+    if uid is not None and os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # a uid change made /proc/self root's
+    outer_uid, outer_gid = os.geteuid(), os.getegid()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    _check(_libc.unshare(flags), "unshare")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"0 {outer_uid} 1")
+    _write("/proc/self/gid_map", f"0 {outer_gid} 1")
+    kernel = os.fork()
+    if kernel:  # the middle process: relay the kernel's end, die with the zygote
+        for fd in range(3, 256):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        status = os.waitstatus_to_exitcode(os.waitpid(kernel, 0)[1])
+        os._exit(status if status >= 0 else 128 - status)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    own = jobs / job
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['scratch_mb']}m,mode=1777")
+    _mount("tmpfs", WORKDIR, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['scratch_mb']}m,mode=0755")
+    shutil.copytree(own / "work", WORKDIR, dirs_exist_ok=True, symlinks=True)
+    staged = "/tmp/.conn"
+    os.mkdir(staged)
+    _mount(str(own / "conn"), staged, None, MS_BIND)
+    _mount("tmpfs", str(jobs), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    (jobs / job / "conn").mkdir(parents=True)
+    _mount(staged, str(jobs / job / "conn"), None, MS_MOVE)
+    os.rmdir(staged)
+    try:
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)  # this job's processes only
+    except OSError as exc:  # fail closed: no /proc rather than the zygote's (it shows the host's)
+        os.write(2, f"rlgrade zygote: job {job}: no /proc of its own ({exc}); /proc left empty\n".encode())
+        _mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
+    set_limits(limits["memory_mb"], limits["cpu_seconds"], limits["processes"], limits["file_mb"])
+    _drop_capabilities()
+    os.chdir(WORKDIR)
+
+
+def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> None:
+    """Start the ordinary IPython kernel in this (already isolated) process; never returns.
+    Writes a byte to `listening` once its sockets are bound."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.environ.clear()
+    os.environ.update(env)
+    from ipykernel.kernelapp import IPKernelApp
+
+    sys.argv = ["ipykernel_launcher", "-f", connection_file, "--HistoryManager.enabled=False"]
+    try:
+        app = IPKernelApp.instance()
+        app.initialize(sys.argv[1:])
+        os.write(listening, b"1")
+        os.close(listening)
+        app.start()
+    finally:
+        os._exit(0)
+
+
+def start_job(request: dict, jobs: Path, limits: dict[str, int]) -> tuple[int, int]:
+    """Fork the job's process; returns its pid (in the zygote) and the read end of the pipe
+    on which the kernel says it listens."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(ready_w)
+        return pid, ready_r
+    try:
+        os.close(ready_r)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        isolate(jobs, request["job"], request.get("uid"), limits)
+        run_kernel(str(jobs / request["job"] / "conn" / "kernel.json"), request.get("env", {}), ready_w)
+    except BaseException as exc:  # noqa: BLE001 - report and leave; never return into the zygote loop
+        try:
+            os.write(2, f"rlgrade zygote: job {request.get('job')} failed to start: {exc}\n".encode())
+        finally:
+            os._exit(70)
+    os._exit(0)
+
+
+def emit(event: dict) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def serve(jobs: Path, limits: dict[str, int]) -> None:
+    """The request loop; SIGCHLD wakes it up (through a pipe) to report ended jobs at once."""
+    running: dict[int, str] = {}
+    by_job: dict[str, int] = {}
+    listening: dict[int, str] = {}  # read end of a job's pipe -> job
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    stdin = sys.stdin.fileno()
+    buffer = b""
+    while True:
+        try:
+            ready, _, _ = select.select([stdin, wake_r, *listening], [], [], 1.0)
+        except InterruptedError:
+            ready = []
+        for fd in ready:
+            if fd == wake_r:
+                os.read(wake_r, 4096)
+            elif fd in listening:
+                os.read(fd, 1)
+                os.close(fd)
+                emit({"event": "listening", "job": listening.pop(fd)})
+        if stdin in ready:
+            chunk = os.read(stdin, 65536)
+            if not chunk:  # the grader is gone: take every job down with us
+                for pid in running:
+                    os.kill(pid, signal.SIGKILL)
+                return
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                request = json.loads(line)
+                if request["op"] == "start":
+                    pid, pipe = start_job(request, jobs, limits)
+                    job = request["job"]
+                    running[pid], by_job[job], listening[pipe] = job, pid, job
+                elif request["op"] == "kill" and request["job"] in by_job:
+                    try:
+                        os.kill(by_job[request["job"]], signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+        while running:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            job = running.pop(pid, None)
+            if job is not None:
+                by_job.pop(job, None)
+                for fd in [fd for fd, j in listening.items() if j == job]:
+                    os.close(listening.pop(fd))
+                emit({"event": "exited", "job": job, "status": os.waitstatus_to_exitcode(status)})
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="autograder.zygote")
+    p.add_argument("--jobs", type=Path, required=True)
+    for flag in ("--memory-mb", "--cpu-seconds", "--processes", "--file-mb", "--scratch-mb"):
+        p.add_argument(flag, type=int, required=True)
+    p.add_argument("--preload", nargs="*", default=list(PRELOAD))
+    opts = p.parse_args(argv)
+    limits = {k: getattr(opts, k) for k in ("memory_mb", "cpu_seconds", "processes", "file_mb", "scratch_mb")}
+    for module in opts.preload:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - a module that cannot load here is imported by the kernel, if at all
+            pass
+    emit({"event": "ready", "pid": os.getpid()})
+    serve(opts.jobs, limits)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""Plain `nbgrader autograde` against `rlgrade autograde` on the same batch, in one run.
+
+Builds two identical courses in a temporary folder holding one real notebook of the course
+(default: Module 3's activations lesson) and N submissions of it: the reference solution
+(demo student ada), realistic bugs (ben), untouched stubs (fay), a correct solution that
+also snoops on the course files, and two hostile ones (a wrong solution that patches
+torch.allclose & co., and one that calls os._exit). Then grades one course with plain
+nbgrader (its CLI, its default preprocessors, serial kernels) and the other with our
+command (warm sandboxed kernels, all cores), compares every cell's score, and prints both
+wall times, the ratio and the overhead per submission.
+
+    .venv/bin/python -m benchmarks.bench_grading --submissions 200
+
+Overhead per submission = (worker slots x wall time - time spent in code cells) / N: the
+time a submission holds a worker without running its own code (plain nbgrader has one slot).
+Needs `rlgrade build` to have generated demo/submitted/ (it is in git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+KINDS = ("ada", "ada", "ada", "ada", "ben", "ben", "fay", "fay", "snoop", "hostile")
+HOSTILE = ("patch", "exit")
+PATCH = (
+    "import torch\n"
+    "torch.allclose = lambda *a, **k: True\n"
+    "torch.equal = lambda *a, **k: True\n"
+    "torch.testing.assert_close = lambda *a, **k: None\n"
+)
+SNOOP = (
+    "import os\n"
+    "for p in ['../../../gradebook.db', '../../../source', '/etc/shadow']:\n"
+    "    try:\n"
+    "        print(p, len(os.listdir(p)) if os.path.isdir(p) else len(open(p, 'rb').read()))\n"
+    "    except OSError as e:\n"
+    "        print(p, 'blocked', type(e).__name__)\n"
+)
+
+
+def make_course(root: Path, assignment: str, notebook: str, plain: bool, timeout: int) -> None:
+    (root / "source" / "bench").mkdir(parents=True)
+    shutil.copy(REPO / "source" / assignment / f"{notebook}.ipynb", root / "source" / "bench")
+    config = [
+        "c = get_config()  # noqa: F821",
+        'c.CourseDirectory.course_id = "bench"',
+        f"c.Execute.timeout = {timeout}",
+    ]
+    if plain:
+        config.append(
+            'c.CourseDirectory.db_url = "sqlite:///" + __import__("os").path.abspath("gradebook.db")'
+        )
+    (root / "nbgrader_config.py").write_text("\n".join(config) + "\n")
+
+
+def submission(kind: str, index: int, assignment: str, notebook: str) -> nbformat.NotebookNode:
+    """The notebook of one submission of the given kind."""
+    base = {"snoop": "ada", "hostile": "ben"}.get(kind, kind)
+    nb = nbformat.read(str(REPO / "demo" / "submitted" / base / assignment / f"{notebook}.ipynb"), 4)
+    first_test = next(
+        i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+    )
+    if kind == "snoop":
+        nb.cells.insert(first_test, nbformat.v4.new_code_cell(SNOOP))
+    elif kind == "hostile":
+        attack = HOSTILE[index % len(HOSTILE)]
+        cell = PATCH if attack == "patch" else "import os\nos._exit(0)\n"
+        nb.cells.insert(first_test, nbformat.v4.new_code_cell(cell))
+    return nb
+
+
+def label(kind: str, index: int) -> str:
+    return f"{HOSTILE[index % len(HOSTILE)]}" if kind == "hostile" else kind
+
+
+def submit_all(root: Path, count: int, assignment: str, notebook: str) -> dict[str, str]:
+    """Writes submitted/<student>/bench/; returns student -> kind."""
+    kinds: dict[str, str] = {}
+    for i in range(count):
+        kind = KINDS[i % len(KINDS)]
+        student = f"s{i:03d}"
+        folder = root / "submitted" / student / "bench"
+        folder.mkdir(parents=True)
+        nbformat.write(
+            submission(kind, i // len(KINDS), assignment, notebook), str(folder / f"{notebook}.ipynb")
+        )
+        (folder / "timestamp.txt").write_text("2026-11-20 12:00:00.000000 UTC\n")
+        kinds[student] = label(kind, i // len(KINDS))
+    return kinds
+
+
+def scores(db: Path) -> dict[str, dict[str, float | None]]:
+    """student -> {cell: auto score} for every graded cell in the gradebook."""
+    from nbgrader.api import Gradebook
+
+    found: dict[str, dict[str, float | None]] = {}
+    with Gradebook(f"sqlite:///{db}", "bench") as gb:
+        for sub in gb.assignment_submissions("bench"):
+            cells = found.setdefault(sub.student.id, {})
+            for nb in sub.notebooks:
+                for grade in nb.grades:
+                    if grade.auto_score is not None or grade.cell.__class__.__name__ == "GradeCell":
+                        cells[f"{nb.name}:{grade.name}"] = grade.auto_score
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--submissions", type=int, default=200)
+    parser.add_argument("--notebook", default="module3_neural_networks/activations")
+    parser.add_argument("--workers", type=int, default=None, help="our workers (default: one per core)")
+    parser.add_argument("--timeout", type=int, default=60, help="per-cell time limit for both")
+    parser.add_argument("--skip-plain", action="store_true", help="grade with our command only")
+    opts = parser.parse_args()
+    assignment, notebook = opts.notebook.split("/")
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    workers = opts.workers or os.cpu_count() or 1
+
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        plain, ours = Path(tmp, "plain"), Path(tmp, "ours")
+        make_course(plain, assignment, notebook, plain=True, timeout=opts.timeout)
+        make_course(ours, assignment, notebook, plain=False, timeout=opts.timeout)
+        from autograder.cli import main as rlgrade
+
+        rlgrade(["--course", str(ours), "build", "bench"])
+        subprocess.run(
+            [bin_dir / "nbgrader", "generate_assignment", "bench", "--force"],
+            cwd=plain,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        kinds = submit_all(plain, opts.submissions, assignment, notebook)
+        shutil.copytree(plain / "submitted", ours / "submitted")
+        print(
+            f"{opts.submissions} submissions of {opts.notebook}: "
+            + ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds.values()).items()))
+        )
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+
+        plain_wall = None
+        if not opts.skip_plain:
+            start = time.monotonic()
+            done = subprocess.run(
+                [bin_dir / "nbgrader", "autograde", "bench"],
+                cwd=plain,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            plain_wall = time.monotonic() - start
+            if done.returncode != 0:
+                print(f"plain nbgrader exited with {done.returncode} (some submissions failed, as expected)")
+
+        from autograder.course import Course
+        from autograder.grading import autograde
+
+        start = time.monotonic()
+        results = autograde(Course(ours), "bench", workers=opts.workers, progress=False)
+        ours_wall = time.monotonic() - start
+        cell_seconds = sum(r.cell_seconds for r in results)
+
+        ours_scores = scores(ours / "gradebook.db")
+        print()
+        print(f"{'':28s} {'plain nbgrader':>15s} {'rlgrade':>10s}")
+        if plain_wall is not None:
+            plain_scores = scores(plain / "gradebook.db")
+            n = opts.submissions
+            print(f"{'wall time (s)':28s} {plain_wall:15.1f} {ours_wall:10.1f}")
+            print(f"{'per submission (s)':28s} {plain_wall / n:15.3f} {ours_wall / n:10.3f}")
+            print(
+                f"{'overhead per submission (s)':28s} {(plain_wall - cell_seconds) / n:15.3f} "
+                f"{(workers * ours_wall - cell_seconds) / n:10.3f}"
+            )
+            print(f"{'speed-up':28s} {'':15s} {plain_wall / ours_wall:9.1f}x")
+            print(f"(time in code cells over all submissions, measured by rlgrade: {cell_seconds:.1f} s;")
+            print(f" rlgrade ran {workers} notebooks at a time)")
+            print()
+            same, differ = Counter(), Counter()
+            examples: dict[str, str] = {}
+            for student, kind in kinds.items():
+                a, b = plain_scores.get(student), ours_scores.get(student)
+                if a == b:
+                    same[kind] += 1
+                else:
+                    differ[kind] += 1
+                    examples.setdefault(kind, f"plain {json.dumps(a)} vs ours {json.dumps(b)}")
+            for kind in sorted(set(kinds.values())):
+                line = f"scores of {kind:8s}: identical for {same[kind]}/{same[kind] + differ[kind]}"
+                if differ[kind]:
+                    line += f"; e.g. {examples[kind]}"
+                print(line)
+            honest = [k for k in set(kinds.values()) if k not in HOSTILE]
+            if any(differ[k] for k in honest):
+                raise SystemExit("FAIL: honest submissions scored differently")
+        else:
+            print(f"{'wall time (s)':28s} {'-':>15s} {ours_wall:10.1f}")
+            overhead = (workers * ours_wall - cell_seconds) / opts.submissions
+            print(f"{'overhead per submission (s)':28s} {'-':>15s} {overhead:10.3f}")
+        by_kind: dict[str, Counter] = {}
+        for student, kind in kinds.items():
+            total = sum(v or 0 for v in ours_scores.get(student, {}).values())
+            by_kind.setdefault(kind, Counter())[round(total, 2)] += 1
+        for kind, totals in sorted(by_kind.items()):
+            print(
+                f"rlgrade totals of {kind:8s}: " + ", ".join(f"{t:g} x{n}" for t, n in sorted(totals.items()))
+            )
+
+
+if __name__ == "__main__":
+    main()

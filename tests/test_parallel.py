@@ -1,0 +1,145 @@
+"""Parallel grading (autograder.parallel, autograder.pool): the same grades as one at a
+time, bit for bit; concurrent kernels cannot see or touch each other; a real local Dask
+cluster grades the same; the gradebook gets each grade exactly once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from sqlalchemy import text
+
+from autograder.build import build
+from autograder.course import Course
+from autograder.grading import autograde
+from tests.course_factory import make_engine_course, submit_engine
+
+RIGHT = "    return torch.relu(z), (z > 0).to(z.dtype)\n"
+WRONG = "    return torch.relu(z), torch.ones_like(z)\n"
+PATCH = "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
+# Two students graded at the same time: `hider` leaves traces and waits, `seeker` looks for
+# them, for the other kernel's process and for the folder of all jobs, and tries to kill.
+HIDER = (
+    "import os, time\n"
+    "open('/tmp/trace-of-hider', 'w').write('x')\n"
+    "open('trace-of-hider', 'w').write('x')\n"
+    "time.sleep(6)\n"
+)
+SEEKER = (
+    "import glob, os, signal, time\n"
+    "time.sleep(2)\n"
+    "found = glob.glob('/tmp/*hider*') + glob.glob('*hider*')\n"
+    "jobs = glob.glob('/var/tmp/rlgrade-pool-*/*')\n"
+    "found += [d for d in jobs if not os.path.exists(d + '/conn/kernel.json')]  # not its own\n"
+    "found += [p for p in os.listdir('/proc') if p.isdigit() and int(p) > 1 and int(p) != os.getpid()]\n"
+    "print('FOUND', found)\n"
+    "mine = {int(t) for t in os.listdir('/proc/self/task')}\n"
+    "for pid in set(range(2, 400)) - mine:\n"
+    "    try:\n"
+    "        os.kill(pid, signal.SIGKILL)\n"
+    "        print('KILLED', pid)\n"
+    "    except (ProcessLookupError, PermissionError):\n"
+    "        pass\n"
+)
+STUDENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "right": (RIGHT, ()),
+    "wrong": (WRONG, ()),
+    "patch": (WRONG, (PATCH,)),
+    "exits": (RIGHT, ("import os\nos._exit(3)\n",)),
+    "hider": (RIGHT, (HIDER,)),
+    "seeker": (RIGHT, (SEEKER,)),
+}
+
+
+def grades(course: Course) -> dict[tuple[str, str], tuple[float | None, str | None]]:
+    """(student, cell) -> (auto score, auto comment) for every grade in the gradebook."""
+    found = {}
+    with Gradebook(course.config.CourseDirectory.db_url, course.config.CourseDirectory.course_id) as gb:
+        for submission in gb.assignment_submissions("gate"):
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    found[(submission.student.id, grade.name)] = (grade.auto_score, None)
+                for comment in nb.comments:
+                    found[(submission.student.id, f"comment:{comment.name}")] = (None, comment.auto_comment)
+    return found
+
+
+def make_batch(root: Path) -> Course:
+    make_engine_course(root, cell_timeout=20)
+    course = Course(root)
+    build(course)
+    for student, (body, cells) in STUDENTS.items():
+        submit_engine(root, student, body, cells)
+    return course
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Course]:
+    base = tmp_path_factory.mktemp("parallel")
+    serial = make_batch(base / "serial" / "course")
+    parallel = Course(base / "parallel" / "course")
+    shutil.copytree(serial.root, parallel.root)
+    autograde(serial, "gate", workers=1, progress=False)
+    autograde(parallel, "gate", workers=3, progress=False)
+    return {"serial": serial, "parallel": parallel}
+
+
+def test_parallel_grades_equal_serial_grades_bit_for_bit(graded: dict[str, Course]) -> None:
+    serial, parallel = grades(graded["serial"]), grades(graded["parallel"])
+    assert serial == parallel
+    scores = {
+        student: score for (student, cell), (score, _) in serial.items() if cell == "grade_relu_and_grad"
+    }
+    assert scores == {
+        "right": 1.0,
+        "wrong": scores["wrong"],
+        "patch": scores["wrong"],
+        "exits": 0.0,
+        "hider": 1.0,
+        "seeker": 1.0,
+    }
+    assert 0 <= scores["wrong"] < 0.5
+
+
+def printed(course: Course, student: str) -> str:
+    """Everything the student's graded notebook printed."""
+    nb = nbformat.read(str(course.autograded / student / "gate" / "relu.ipynb"), as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_concurrent_kernels_cannot_see_or_signal_each_other(graded: dict[str, Course]) -> None:
+    text = printed(graded["parallel"], "seeker")
+    assert "FOUND []" in text, "the seeker saw another kernel's files or processes"
+    assert "KILLED" not in text
+    assert "relu_and_grad: 1 / 1 points" in printed(graded["parallel"], "hider")
+
+
+def test_each_grade_is_written_once_and_a_rerun_changes_nothing(graded: dict[str, Course]) -> None:
+    course = graded["parallel"]
+    before = grades(course)
+    results = autograde(course, "gate", workers=3, progress=False)
+    assert {r.status for r in results} == {"skipped"}
+    assert grades(course) == before
+    with Gradebook(course.config.CourseDirectory.db_url, course.config.CourseDirectory.course_id) as gb:
+        rows = gb.db.execute(text("SELECT COUNT(*) FROM grade")).scalar()
+    per_student = [cell for student, cell in before if student == "right" and not cell.startswith("comment")]
+    assert rows == len(STUDENTS) * len(per_student)
+
+
+def test_a_local_dask_cluster_grades_the_same(graded: dict[str, Course], tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    course = Course(tmp_path / "course")
+    shutil.copytree(graded["serial"].root, course.root)
+    shutil.rmtree(course.autograded)
+    course.gradebook_path.unlink()
+    build(course)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True, dashboard_address=None
+    ) as cluster:
+        results = autograde(course, "gate", dask=cluster.scheduler_address, progress=False)
+    assert {r.status for r in results} == {"graded"}
+    assert grades(course) == grades(graded["serial"])
