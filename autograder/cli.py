@@ -78,7 +78,9 @@ def cmd_collect(course: Course, args: argparse.Namespace) -> int:
 def cmd_autograde(course: Course, args: argparse.Namespace) -> int:
     from autograder.grading import autograde
 
-    results = autograde(course, args.assignment, args.student or None, force=args.force)
+    results = autograde(
+        course, args.assignment, args.student or None, force=args.force, workers=args.workers, dask=args.dask
+    )
     print_table(args.assignment, results)
     return 0
 
@@ -86,7 +88,7 @@ def cmd_autograde(course: Course, args: argparse.Namespace) -> int:
 def cmd_regrade(course: Course, args: argparse.Namespace) -> int:
     from autograder.grading import regrade
 
-    results, notes = regrade(course, args.assignment)
+    results, notes = regrade(course, args.assignment, workers=args.workers, dask=args.dask)
     print_table(args.assignment, results)
     for note in notes:
         print(f"  {note}")
@@ -141,6 +143,22 @@ def cmd_demo(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def add_where_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="notebooks run at once on this machine (default: one per core)",
+    )
+    s.add_argument(
+        "--dask",
+        metavar="ADDRESS|FILE.py",
+        default=None,
+        help="run the notebooks on a Dask cluster: a scheduler address (tcp://host:8786) or a Python "
+        "file defining cluster() (e.g. a dask-jobqueue SLURMCluster); the gradebook stays here",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rlgrade", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -168,11 +186,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("assignment")
     s.add_argument("--student", action="append", help="only this student (repeatable)")
     s.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    add_where_options(s)
     s.set_defaults(run=cmd_autograde)
     s = sub.add_parser(
         "regrade", help="grade everyone again after the assignment changed (keeps manual scores)"
     )
     s.add_argument("assignment")
+    add_where_options(s)
     s.set_defaults(run=cmd_regrade)
     s = sub.add_parser("feedback", help="generate HTML feedback (hidden tests removed)")
     s.add_argument("assignment")

@@ -288,7 +288,13 @@ def require_current_gradebook(course: Course, assignment: str) -> None:
         raise CourseError(warning)
 
 
-def regrade(course: Course, assignment: str, progress: bool = True) -> tuple[list[Result], list[str]]:
+def regrade(
+    course: Course,
+    assignment: str,
+    progress: bool = True,
+    workers: int | None = None,
+    dask: str | None = None,
+) -> tuple[list[Result], list[str]]:
     """Grade every submission again against the current version of `assignment`.
 
     nbgrader cannot change an assignment's cells once submissions are graded, so the
@@ -320,7 +326,11 @@ def regrade(course: Course, assignment: str, progress: bool = True) -> tuple[lis
     warning = sync_gradebook(course, assignment)
     if warning:
         raise CourseError(warning)
-    results = autograde(course, assignment, students, force=True, progress=progress) if students else []
+    results = (
+        autograde(course, assignment, students, force=True, progress=progress, workers=workers, dask=dask)
+        if students
+        else []
+    )
     with Gradebook(db_url, course_id) as gb:
         for student, scores in kept.items():
             for key, (manual, _) in scores.items():
