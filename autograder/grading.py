@@ -29,6 +29,7 @@ class Result:
     failed_checks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     cell_seconds: float = 0.0  # time its notebooks spent in code cells, when run ahead
+    kernel_seconds: float = 0.0  # the rest of those runs: kernel start and stop, files
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -269,6 +270,7 @@ def autograde(
                     executed = nbformat.reads(ran["notebook"], as_version=4)
                     ReplayExecute.provide(student, name, executed, ran["judged"])
                     begun[student][0].cell_seconds += ran["cell_seconds"]
+                    begun[student][0].kernel_seconds += ran["kernel_seconds"]
                 except Exception:  # noqa: BLE001 - the notebook is then run by nbgrader's step itself
                     pass
                 left[student] -= 1

@@ -24,6 +24,7 @@ import fnmatch
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from pathlib import Path, PurePosixPath
@@ -97,8 +98,10 @@ def kernel_files(course: Course, assignment: str, student: str, limit_mb: int = 
 def run_notebook(nb_json: str, files: dict[str, bytes], config: Config) -> dict[str, Any]:
     """Execute a sanitized notebook with the course's Execute settings, in a fresh warm
     kernel, with `files` beside it. Returns {"notebook": the executed notebook (JSON),
-    "cell_seconds": time spent in its code cells}. Runs in a thread of the grading process
+    "cell_seconds": time in its code cells, "kernel_seconds": the rest, "judged": whether
+    its records were judged}. Runs in a thread of the grading process
     or on a Dask worker (needs this package and bubblewrap there)."""
+    started = time.monotonic()
     nb = nbformat.reads(nb_json, as_version=4)
     with tempfile.TemporaryDirectory(prefix="rlgrade-run-") as folder:
         for rel, data in files.items():
@@ -110,6 +113,7 @@ def run_notebook(nb_json: str, files: dict[str, bytes], config: Config) -> dict[
             target.write_bytes(data)
         executor = ResilientExecute(config=config)
         nb, resources = executor.preprocess(nb, {"metadata": {"path": folder}})
+    kernel_seconds = time.monotonic() - started - executor.cell_seconds
     # The steps that follow Execute in the autograde policy and need no gradebook: done
     # here, in parallel, instead of one submission at a time in the grading process.
     nb, resources = StderrIsNotFailure(config=config)(nb, resources)
@@ -118,6 +122,7 @@ def run_notebook(nb_json: str, files: dict[str, bytes], config: Config) -> dict[
     return {
         "notebook": nbformat.writes(nb),
         "cell_seconds": executor.cell_seconds,
+        "kernel_seconds": kernel_seconds,  # the rest of the run: files, kernel start and stop
         "judged": executor.sandbox,
     }
 

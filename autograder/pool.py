@@ -25,6 +25,7 @@ from queue import Empty
 from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
+from traitlets import DottedObjectName, Type
 
 from autograder.sandbox import SandboxedKernelManager, require_sandbox, sandbox_command
 
@@ -34,9 +35,10 @@ THREADS_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 class QuickStartClient(AsyncKernelClient):
-    """jupyter_client's client, minus its fixed 0.2 s wait for late IOPub messages after the
-    kernel answered: a forked kernel is ready within milliseconds, and nbclient ignores
-    messages that are not replies to its own requests anyway."""
+    """jupyter_client's client, minus its fixed waits of 0.2 s (for IOPub to connect, then
+    for late IOPub messages): a forked kernel answers within milliseconds, so ask again
+    at short intervals instead; nbclient ignores messages that are not replies to its own
+    requests anyway."""
 
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout or START_TIMEOUT_S)
@@ -47,8 +49,8 @@ class QuickStartClient(AsyncKernelClient):
             except Empty:
                 reply = None
             if reply is not None and reply["msg_type"] == "kernel_info_reply":
-                try:  # IOPub is connected once it carries the status of that request
-                    await self.iopub_channel.get_msg(timeout=0.2)
+                try:  # IOPub is connected once it carries the status of such a request
+                    await self.iopub_channel.get_msg(timeout=0.02)
                 except Empty:
                     pass
                 else:
@@ -278,7 +280,8 @@ def close_shared_pool() -> None:
 class PooledKernelManager(SandboxedKernelManager):
     """A kernel forked from the warm zygote, isolated as a sandboxed kernel is."""
 
-    client_class = "autograder.pool.QuickStartClient"
+    client_class = DottedObjectName("autograder.pool.QuickStartClient")
+    client_factory = Type(QuickStartClient, klass=AsyncKernelClient)
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         pool = shared_pool(self)

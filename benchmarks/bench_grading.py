@@ -174,6 +174,7 @@ def main() -> None:
         results = autograde(Course(ours), "bench", workers=opts.workers, progress=False)
         ours_wall = time.monotonic() - start
         cell_seconds = sum(r.cell_seconds for r in results)
+        kernel_seconds = sum(r.kernel_seconds for r in results)
 
         ours_scores = scores(ours / "gradebook.db")
         print()
@@ -190,6 +191,10 @@ def main() -> None:
             print(f"{'speed-up':28s} {'':15s} {plain_wall / ours_wall:9.1f}x")
             print(f"(time in code cells over all submissions, measured by rlgrade: {cell_seconds:.1f} s;")
             print(f" rlgrade ran {workers} notebooks at a time)")
+            print(
+                "rlgrade's fixed cost of a kernel (files, fork, start, stop) per notebook: "
+                f"{kernel_seconds / len(results):.3f} s"
+            )
             print()
             same, differ = Counter(), Counter()
             examples: dict[str, str] = {}
