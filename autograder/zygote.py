@@ -48,6 +48,8 @@ PRELOAD = (
     "matplotlib.pyplot",
     "matplotlib_inline.backend_inline",
     "gymnasium",
+    "gymnasium.envs.classic_control",
+    "torchvision",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
@@ -240,6 +242,17 @@ def serve(jobs: Path, limits: dict[str, int]) -> None:
                 emit({"event": "exited", "job": job, "status": os.waitstatus_to_exitcode(status)})
 
 
+def warm_up() -> None:
+    """Run once what makes torch import more on first use: the first optimizer step alone
+    costs seconds (it loads torch._dynamo), and every kernel would pay it again."""
+    import torch
+
+    weight = torch.zeros(2, requires_grad=True)
+    optimizer = torch.optim.Adam([weight], lr=0.1)
+    (weight * 2.0).sum().backward()
+    optimizer.step()
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="autograder.zygote")
     p.add_argument("--jobs", type=Path, required=True)
@@ -253,6 +266,10 @@ def main(argv: list[str] | None = None) -> None:
             importlib.import_module(module)
         except Exception:  # noqa: BLE001 - a module that cannot load here is imported by the kernel, if at all
             pass
+    try:
+        warm_up()
+    except Exception:  # noqa: BLE001 - an optimisation only
+        pass
     emit({"event": "ready", "pid": os.getpid()})
     serve(opts.jobs, limits)
 
