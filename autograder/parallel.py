@@ -21,12 +21,13 @@ attached to the wrong cells.
 from __future__ import annotations
 
 import fnmatch
+import multiprocessing
 import os
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
@@ -166,11 +167,14 @@ class ReplayExecute(ResilientExecute):
 
 # -- where notebooks run ------------------------------------------------------------------
 class LocalRunner:
-    """`workers` notebooks at a time in threads of this process (each drives its own kernel)."""
+    """`workers` notebooks at a time on this machine, in worker processes (each with its own
+    zygote), so that the Python work of running a notebook (messages, judging records) runs
+    beside the grading process, not in turns with it under one interpreter lock."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rlgrade-run")
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         return self._pool.submit(fn, *args)
@@ -180,9 +184,6 @@ class LocalRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        from autograder.pool import close_shared_pool
-
-        close_shared_pool()
 
     def describe(self) -> str:
         return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"

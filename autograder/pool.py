@@ -11,8 +11,10 @@ instead of a fresh interpreter and `import torch`.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
+import multiprocessing.util
 import os
 import shutil
 import subprocess
@@ -259,6 +261,10 @@ def shared_pool(manager: SandboxedKernelManager) -> KernelPool:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
+            # Stop the zygote and remove its folder when this process ends, also when it is a
+            # multiprocessing worker (those skip atexit and run their Finalize hooks instead).
+            atexit.register(close_shared_pool)
+            multiprocessing.util.Finalize(None, close_shared_pool, exitpriority=10)
             _POOL = KernelPool(
                 memory_mb=manager.memory_mb,
                 cpu_seconds=manager.cpu_seconds,
