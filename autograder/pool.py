@@ -128,6 +128,7 @@ class KernelPool:
         self._uid_of: dict[str, int] = {}
         self._next_uid = itertools.count(UID_BASE)
         self._ids = itertools.count()
+        self.starts = 0  # zygotes started: 1 unless one died (a restart costs seconds)
 
     # -- zygote -------------------------------------------------------------------
     def _zygote_env(self) -> dict[str, str]:
@@ -148,11 +149,16 @@ class KernelPool:
         cmd = sandbox_command(
             inner, self.jobs_root, empty, self._zygote_env(), self.limits["scratch_mb"], own_proc=False
         )
+        if os.geteuid() == 0:  # the zygote only gives each job its own uid, and kills jobs
+            caps = ["--cap-drop", "ALL"]
+            caps += [arg for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL") for arg in ("--cap-add", cap)]
+            cmd[1:1] = caps
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
                 cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=self.jobs_root
             )
         self._ready = False
+        self.starts += 1
         threading.Thread(target=self._read_events, args=(self._process,), daemon=True).start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._ready:

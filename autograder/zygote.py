@@ -228,8 +228,9 @@ def serve(jobs: Path, limits: dict[str, int]) -> None:
                 elif request["op"] == "kill" and request["job"] in by_job:
                     try:
                         os.kill(by_job[request["job"]], signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+                    except OSError as exc:  # gone already; anything else is logged, never fatal
+                        if not isinstance(exc, ProcessLookupError):
+                            os.write(2, f"rlgrade zygote: cannot stop {request['job']}: {exc}\n".encode())
         while running:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:

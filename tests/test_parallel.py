@@ -143,3 +143,20 @@ def test_a_local_dask_cluster_grades_the_same(graded: dict[str, Course], tmp_pat
         results = autograde(course, "gate", dask=cluster.scheduler_address, progress=False)
     assert {r.status for r in results} == {"graded"}
     assert grades(course) == grades(graded["serial"])
+
+
+def test_one_zygote_serves_many_kernels_even_when_they_are_killed(graded: dict[str, Course]) -> None:
+    """Each notebook's kernel is killed at its end; the zygote must survive that (were it
+    restarted every time, grading would stay right but pay seconds per notebook)."""
+    from autograder import pool
+    from autograder.parallel import run_notebook, sanitized
+
+    course = graded["serial"]
+    path = course.prepared / "right" / "gate" / "relu.ipynb"
+    nb_json = nbformat.writes(sanitized(course, "gate", "right", path))
+    try:
+        runs = [run_notebook(nb_json, {}, course.config) for _ in range(3)]
+        assert pool._POOL is not None and pool._POOL.starts == 1
+    finally:
+        pool.close_shared_pool()
+    assert all("1 / 1 points" in run["notebook"] for run in runs)
