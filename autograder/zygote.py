@@ -38,6 +38,7 @@ import sys
 from pathlib import Path
 
 from autograder.confine import set_limits
+from autograder.sandbox import readable_roots
 
 WORKDIR = "/home/student/work"
 # What a course notebook imports, and what ipykernel imports while it starts (its debugger
@@ -60,7 +61,8 @@ PRELOAD = (
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 2, 4, 4096, 8192, 16384, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
+MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 SYS_CAPSET = 126  # x86_64
 LAST_CAP = 63
@@ -93,6 +95,35 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
+def private_folders(own: Path, jobs: Path, scratch_mb: int) -> None:
+    """A fresh /tmp and working folder (with a copy of the job's files), the folder of all jobs
+    covered with only this job's conn/ put back. What must stay visible and lies below a folder
+    that gets covered (the course's venv or this package under /tmp, conn/) is first bound to
+    a staging area, then moved back into place."""
+    keep = [root for root in readable_roots() if root.is_relative_to("/tmp") or root.is_relative_to(jobs)]
+    stage = Path(WORKDIR)  # a throw-away tmpfs while the mounts are moved around
+    tmpfs = MS_NOSUID | MS_NODEV
+    _mount("tmpfs", str(stage), "tmpfs", tmpfs, "size=1m,mode=0700")
+    moves = [(own / "conn", False), (own / "work", False), *((root, True) for root in keep)]
+    for k, (path, _) in enumerate(moves):
+        (stage / str(k)).mkdir()
+        _mount(str(path), str(stage / str(k)), None, MS_BIND | MS_REC)
+    _mount("tmpfs", str(jobs), "tmpfs", tmpfs, "size=1m,mode=0755")
+    _mount("tmpfs", "/tmp", "tmpfs", tmpfs, f"size={scratch_mb}m,mode=1777")
+    work_copy = Path("/tmp/.rlgrade-work")
+    for k, (path, read_only) in enumerate(moves):
+        target = work_copy if path == own / "work" else path
+        target.mkdir(parents=True, exist_ok=True)
+        _mount(str(stage / str(k)), str(target), None, MS_MOVE)
+        if read_only and not os.statvfs(target).f_flag & os.ST_RDONLY:
+            _mount(None, str(target), None, MS_REMOUNT | MS_BIND | MS_RDONLY | tmpfs)
+    _check(_libc.umount2(str(stage).encode(), 0), "umount staging")
+    _mount("tmpfs", WORKDIR, "tmpfs", tmpfs, f"size={scratch_mb}m,mode=0755")
+    shutil.copytree(work_copy, WORKDIR, dirs_exist_ok=True, symlinks=True)
+    _check(_libc.umount2(str(work_copy).encode(), 0), "umount work copy")
+    work_copy.rmdir()
+
+
 def isolate(jobs: Path, job: str, uid: int | None, limits: dict[str, int]) -> None:
     """Turn this freshly forked process into the job's sandboxed kernel process (see the module doc).
     Forks once more: the caller continues as the kernel (PID 1 of the new namespace)."""
@@ -119,17 +150,7 @@ def isolate(jobs: Path, job: str, uid: int | None, limits: dict[str, int]) -> No
         os._exit(status if status >= 0 else 128 - status)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    own = jobs / job
-    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['scratch_mb']}m,mode=1777")
-    _mount("tmpfs", WORKDIR, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['scratch_mb']}m,mode=0755")
-    shutil.copytree(own / "work", WORKDIR, dirs_exist_ok=True, symlinks=True)
-    staged = "/tmp/.conn"
-    os.mkdir(staged)
-    _mount(str(own / "conn"), staged, None, MS_BIND)
-    _mount("tmpfs", str(jobs), "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    (jobs / job / "conn").mkdir(parents=True)
-    _mount(staged, str(jobs / job / "conn"), None, MS_MOVE)
-    os.rmdir(staged)
+    private_folders(jobs / job, jobs, limits["scratch_mb"])
     try:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)  # this job's processes only
     except OSError as exc:  # fail closed: no /proc rather than the zygote's (it shows the host's)
