@@ -336,7 +336,9 @@ def test_a_killed_grader_resumes_with_nothing_lost_or_counted_twice(tmp_path: Pa
     build(course)
     students = ["s1_right", "s2_wrong", "s3_right", "s4_wrong"]
     for student in students:
-        submit_engine(root, student, RIGHT if student.endswith("right") else WRONG)
+        # s3 and s4 take a few seconds, so that they are still running when s1 is graded
+        slow = ("import time\ntime.sleep(6)\n",) if student[:2] in ("s3", "s4") else ()
+        submit_engine(root, student, RIGHT if student.endswith("right") else WRONG, slow)
     command = [sys.executable, "-m", "autograder.cli", "--course", str(root), "autograde", "gate"]
     grader = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
