@@ -235,13 +235,16 @@ class KernelPool:
             return self._exits.get(job)
 
     def kill(self, job: str, wait_s: float = 0.0) -> None:
-        """SIGKILL the job's sandbox; wait up to `wait_s` for the zygote to report its end."""
+        """End the job's sandbox (all its processes); wait up to `wait_s` for the zygote to
+        report that, then end it the hard way (its processes then die a moment later)."""
         with self._lock:
             if job not in self._exits and self._process is not None and self._process.poll() is None:
                 self._send({"op": "kill", "job": job})
                 deadline = time.monotonic() + wait_s
                 while job not in self._exits and time.monotonic() < deadline:
                     self._changed.wait(timeout=max(0.0, deadline - time.monotonic()))
+                if job not in self._exits and wait_s > 0:
+                    self._send({"op": "kill", "job": job, "hard": True})
 
     def close(self) -> None:
         with self._lock:

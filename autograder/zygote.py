@@ -7,7 +7,7 @@ It runs inside the bubblewrap sandbox of `autograder.sandbox` (no course files, 
 and speaks JSON lines: requests on stdin, events on stdout.
 
     {"op": "start", "job": "J", "uid": U, "env": {...}}  -> {"event": "listening", "job": "J"}
-    {"op": "kill", "job": "J"}                            (SIGKILL to the job's whole sandbox)
+    {"op": "kill", "job": "J"[, "hard": true]}            (ends the job's whole sandbox)
                                                          -> {"event": "exited", "job": "J", "status": N}
 
 For each job a fresh process is forked; before it runs any student code it isolates itself
@@ -141,6 +141,10 @@ def isolate(jobs: Path, job: str, uid: int | None, limits: dict[str, int]) -> No
     _write("/proc/self/gid_map", f"0 {outer_gid} 1")
     kernel = os.fork()
     if kernel:  # the middle process: relay the kernel's end, die with the zygote
+        # SIGTERM here kills the kernel, PID 1 of the job's namespace: Linux then ends every
+        # process of the namespace before the kernel counts as exited, so the job is reported
+        # ended only once nothing of it is left.
+        signal.signal(signal.SIGTERM, lambda *_: os.kill(kernel, signal.SIGKILL))
         for fd in range(3, 256):
             try:
                 os.close(fd)
@@ -248,7 +252,8 @@ def serve(jobs: Path, limits: dict[str, int]) -> None:
                     running[pid], by_job[job], listening[pipe] = job, pid, job
                 elif request["op"] == "kill" and request["job"] in by_job:
                     try:
-                        os.kill(by_job[request["job"]], signal.SIGKILL)
+                        sig = signal.SIGKILL if request.get("hard") else signal.SIGTERM
+                        os.kill(by_job[request["job"]], sig)
                     except OSError as exc:  # gone already; anything else is logged, never fatal
                         if not isinstance(exc, ProcessLookupError):
                             os.write(2, f"rlgrade zygote: cannot stop {request['job']}: {exc}\n".encode())
