@@ -20,7 +20,6 @@ attached to the wrong cells.
 
 from __future__ import annotations
 
-import fnmatch
 import multiprocessing
 import os
 import tempfile
@@ -37,6 +36,7 @@ from traitlets.config import Config
 
 from autograder.course import Course, CourseError
 from autograder.preprocessors import JUDGED, JudgeOutsideKernel, ResilientExecute, StderrIsNotFailure
+from autograder.sandbox import own_files
 
 
 def code_sources(nb: NotebookNode) -> list[str]:
@@ -71,28 +71,17 @@ def sanitized(course: Course, assignment: str, student: str, path: Path) -> Note
 def kernel_files(course: Course, assignment: str, student: str, limit_mb: int = 200) -> dict[str, bytes]:
     """The files a graded kernel finds beside its notebook: the submission's own, then the
     assignment's source files over them (as nbgrader lays out autograded/), no notebooks."""
-    ignore = list(course.config.CourseDirectory.get("ignore", [])) or [
+    ignore = tuple(course.config.CourseDirectory.get("ignore", [])) or (
         ".ipynb_checkpoints",
         "*.pyc",
         "__pycache__",
         "feedback",
-    ]
+    )
     files: dict[str, bytes] = {}
     budget = limit_mb * 2**20
     for folder in (course.prepared / student / assignment, course.source / assignment):
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            rel = path.relative_to(folder)
-            if (
-                path.is_symlink()
-                or not path.is_file()
-                or path.suffix == ".ipynb"
-                or any(fnmatch.fnmatch(part, pattern) for part in rel.parts for pattern in ignore)
-            ):
-                continue
-            size = path.stat().st_size
-            if size <= budget:
-                budget -= size
-                files[rel.as_posix()] = path.read_bytes()
+        paths, budget = own_files(folder, budget, ignore)
+        files.update({path.relative_to(folder).as_posix(): path.read_bytes() for path in paths})
     return files
 
 

@@ -18,6 +18,7 @@ namespace.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -228,14 +229,28 @@ def copy_submission(source: Path, target: Path, limit_mb: int) -> None:
     """Copy the student's own files into the sandbox, but not the notebooks: the one being
     graded already holds the hidden tests (nbgrader put them back), the kernel gets its
     cells over the wire."""
-    budget = limit_mb * 2**20
-    for path in sorted(source.rglob("*")):
-        if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb":
-            continue
-        size = path.stat().st_size
-        if size > budget:
-            continue
-        budget -= size
+    for path in own_files(source, limit_mb * 2**20)[0]:
         destination = target / path.relative_to(source)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
+
+
+def own_files(folder: Path, budget: int, ignore: tuple[str, ...] = ()) -> tuple[list[Path], int]:
+    """The plain files below `folder` a kernel may get: no notebooks, no symlinks, no path
+    part matching an `ignore` pattern, each file only while it fits in `budget` bytes.
+    Returns them (in sorted order) and the budget left."""
+    chosen: list[Path] = []
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        parts = path.relative_to(folder).parts
+        if (
+            path.is_symlink()
+            or not path.is_file()
+            or path.suffix == ".ipynb"
+            or any(fnmatch.fnmatch(part, pattern) for part in parts for pattern in ignore)
+        ):
+            continue
+        size = path.stat().st_size
+        if size <= budget:
+            budget -= size
+            chosen.append(path)
+    return chosen, budget
