@@ -16,7 +16,9 @@ from typing import Any
 
 import nbformat
 
+from autograder.bookkeeping import Bookkeeper
 from autograder.course import Course, CourseError, nbgrader_errors
+from autograder.parallel import ReplayExecute
 from autograder.submissions import prepare
 
 
@@ -137,10 +139,32 @@ def will_be_graded(course: Course, api, assignment: str, student: str, force: bo
     return new is not None and old is not None and new > old
 
 
-def finish(course: Course, api, assignment: str, result: Result, force: bool) -> Result:
-    """nbgrader's autograde of one prepared submission (its notebooks' outputs may already
-    wait in ReplayExecute), then the scores and what the TA should know."""
+def finish(
+    course: Course,
+    api,
+    assignment: str,
+    result: Result,
+    force: bool,
+    bookkeeper: Bookkeeper | None = None,
+    ran: dict[str, str] | None = None,
+) -> Result:
+    """Record one prepared submission: through `bookkeeper` when all its notebooks `ran`
+    ahead, else with nbgrader's autograde (its notebooks' outputs may already wait in
+    ReplayExecute); then the scores and what the TA should know."""
     student = result.student
+    if bookkeeper is not None and ran is not None:
+        try:
+            recorded = bookkeeper.record(student, ran)
+        except Exception as exc:  # noqa: BLE001 - nbgrader's own autograde grades it below
+            result.problems.append(f"graded by nbgrader's own steps after an internal error: {exc}")
+            ReplayExecute.forget(student)  # its notebooks are run again from the start
+        else:
+            result.score, result.max_score = recorded.score, recorded.max_score
+            result.failed_checks = recorded.failed_checks
+            result.problems.extend(recorded.kept_manual)
+            result.problems.extend(execution_problems(course, assignment, student))
+            (course.autograded / student / assignment / COMPLETE).write_text("graded\n")
+            return result
     before = manual_scores(course, assignment, student)
     outcome = api.autograde(assignment, student, force=force, create=True)
     log = outcome.get("log") or ""
@@ -193,7 +217,7 @@ def autograde(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from autograder.parallel import ReplayExecute, kernel_files, make_runner, run_notebook, sanitized
+    from autograder.parallel import kernel_files, make_runner, run_notebook, sanitized
 
     course.check_assignment(assignment)
     if not (course.release / assignment).is_dir():
@@ -219,8 +243,10 @@ def autograde(
         except SandboxError as exc:
             raise CourseError(str(exc)) from None
     api = course.api(submitted_directory=course.prepared.name)
+    bookkeeper = Bookkeeper(course, assignment, api)
     runner = make_runner(workers, dask)
     results: dict[str, Result] = {}
+    ran: dict[str, dict[str, str]] = {}  # student -> notebook -> text, for the bookkeeper
     started: dict[str, float] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=not progress) as bar:
@@ -228,7 +254,12 @@ def autograde(
 
         def done(result: Result, force_one: bool) -> None:
             try:
-                results[result.student] = finish(course, api, assignment, result, force_one)
+                outputs = ran.get(result.student)
+                if outputs is not None and sorted(outputs) != bookkeeper.notebooks:
+                    outputs = None  # one of its notebooks failed to run ahead: nbgrader runs them all
+                results[result.student] = finish(
+                    course, api, assignment, result, force_one, bookkeeper, outputs
+                )
             except Exception as exc:  # noqa: BLE001 - one submission never stops the batch
                 result.status = "failed"
                 result.problems.append(f"internal error: {exc}")
@@ -252,10 +283,16 @@ def autograde(
                     if not will_be_graded(course, api, assignment, student, force_one):
                         continue
                     files = kernel_files(course, assignment, student)
+                    steps = bookkeeper.steps if bookkeeper.takes(student) else None
+                    if steps is not None:
+                        ran[student] = {}
                     for name in course.notebooks(assignment):
                         path = course.prepared / student / assignment / f"{name}.ipynb"
+                        if not path.is_file():
+                            continue  # not submitted: nbgrader's step scores it 0
                         nb_json = nbformat.writes(sanitized(course, assignment, student, path))
-                        jobs[runner.submit(run_notebook, nb_json, files, course.config)] = (student, name)
+                        future = runner.submit(run_notebook, nb_json, files, course.config, steps)
+                        jobs[future] = (student, name)
                         left[student] = left.get(student, 0) + 1
                 except Exception as exc:  # noqa: BLE001 - graded by nbgrader alone below, or reported
                     begun.setdefault(student, (Result(student, status="failed"), force))
@@ -266,11 +303,14 @@ def autograde(
             for future in runner.completed(list(jobs)):
                 student, name = jobs[future]
                 try:
-                    ran = future.result()
-                    executed = nbformat.reads(ran["notebook"], as_version=4)
-                    ReplayExecute.provide(student, name, executed, ran["judged"])
-                    begun[student][0].cell_seconds += ran["cell_seconds"]
-                    begun[student][0].kernel_seconds += ran["kernel_seconds"]
+                    outcome = future.result()
+                    if student in ran:
+                        ran[student][name] = outcome["notebook"]
+                    else:
+                        executed = nbformat.reads(outcome["notebook"], as_version=4)
+                        ReplayExecute.provide(student, name, executed, outcome["judged"])
+                    begun[student][0].cell_seconds += outcome["cell_seconds"]
+                    begun[student][0].kernel_seconds += outcome["kernel_seconds"]
                 except Exception:  # noqa: BLE001 - the notebook is then run by nbgrader's step itself
                     pass
                 left[student] -= 1
@@ -278,6 +318,7 @@ def autograde(
                     done(*begun[student])
         finally:
             runner.close()
+            bookkeeper.close()
     return [results[s] for s in todo if s in results]
 
 

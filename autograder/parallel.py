@@ -1,21 +1,22 @@
-"""Run many submissions' notebooks at once; keep nbgrader's bookkeeping in one process.
+"""Run many submissions' notebooks at once; keep the gradebook's writes in one process.
 
 Grading a submission has two parts of very different cost:
 
 1. running its notebooks (seconds: a kernel, the student's code, the hidden tests), and
-2. nbgrader's bookkeeping (milliseconds: sanitize the cells, write the autograded copy,
-   save the scores in the gradebook, late penalties).
+2. bookkeeping (milliseconds: sanitize the cells, write the autograded copy, save the
+   scores in the gradebook, late penalties).
 
 Part 1 is a pure function of the sanitized notebook and the files beside it, so it can run
-anywhere: in threads of this process, each driving a warm isolated kernel
-(`autograder.pool`), or on the workers of a Dask cluster. Part 2 stays in the grading
-process, one submission after the other, so the gradebook has a single writer (SQLite
-allows only one) and nbgrader's own code writes every grade.
+anywhere: in worker processes of this machine, each driving warm isolated kernels
+(`autograder.pool`), or on the workers of a Dask cluster. With it go the autograde steps
+that need no gradebook. Part 2 stays in the grading process, one submission after the
+other, so the gradebook has a single writer (SQLite allows only one):
+`autograder.bookkeeping` in the common case, else nbgrader's own autograde.
 
-`ReplayExecute` joins the two: it is nbgrader's Execute step with the outputs already
-computed. It replays them only when the notebook nbgrader is about to execute has exactly
-the code cells that were run; otherwise it runs the notebook itself, so a result is never
-attached to the wrong cells.
+`ReplayExecute` joins the two in that second case: it is nbgrader's Execute step with the
+outputs already computed. It replays them only when the notebook nbgrader is about to
+execute has exactly the code cells that were run; otherwise it runs the notebook itself,
+so a result is never attached to the wrong cells.
 """
 
 from __future__ import annotations
@@ -85,12 +86,19 @@ def kernel_files(course: Course, assignment: str, student: str, limit_mb: int = 
     return files
 
 
-def run_notebook(nb_json: str, files: dict[str, bytes], config: Config) -> dict[str, Any]:
+def run_notebook(
+    nb_json: str, files: dict[str, bytes], config: Config, steps: list[type] | None = None
+) -> dict[str, Any]:
     """Execute a sanitized notebook with the course's Execute settings, in a fresh warm
-    kernel, with `files` beside it. Returns {"notebook": the executed notebook (JSON),
-    "cell_seconds": time in its code cells, "kernel_seconds": the rest, "judged": whether
-    its records were judged}. Runs in a thread of the grading process
-    or on a Dask worker (needs this package and bubblewrap there)."""
+    kernel, with `files` beside it, then apply `steps` (autograde steps that need no
+    gradebook; default: relabel stderr, and judge the records when sandboxed).
+
+    Returns {"notebook": the notebook as nbgrader's exporter writes it, "cell_seconds": time
+    in its code cells, "kernel_seconds": the rest of the run, "judged": whether its records
+    were judged}. Runs in a worker process of the grading machine or on a Dask worker
+    (needs this package and bubblewrap there)."""
+    from nbconvert.exporters import NotebookExporter
+
     started = time.monotonic()
     nb = nbformat.reads(nb_json, as_version=4)
     with tempfile.TemporaryDirectory(prefix="rlgrade-run-") as folder:
@@ -104,16 +112,19 @@ def run_notebook(nb_json: str, files: dict[str, bytes], config: Config) -> dict[
         executor = ResilientExecute(config=config)
         nb, resources = executor.preprocess(nb, {"metadata": {"path": folder}})
     kernel_seconds = time.monotonic() - started - executor.cell_seconds
-    # The steps that follow Execute in the autograde policy and need no gradebook: done
-    # here, in parallel, instead of one submission at a time in the grading process.
-    nb, resources = StderrIsNotFailure(config=config)(nb, resources)
-    if executor.sandbox:
-        nb, resources = JudgeOutsideKernel(config=config)(nb, resources)
+    if steps is None:
+        steps = [StderrIsNotFailure, *([JudgeOutsideKernel] if executor.sandbox else [])]
+    # Done here, in parallel, instead of one submission at a time in the grading process;
+    # through nbconvert's exporter, as nbgrader's autograde runs them, for the same text.
+    exporter = NotebookExporter(config=config)
+    for step in steps:
+        exporter.register_preprocessor(step)
+    text, _ = exporter.from_notebook_node(nb, resources)
     return {
-        "notebook": nbformat.writes(nb),
+        "notebook": text,
         "cell_seconds": executor.cell_seconds,
         "kernel_seconds": kernel_seconds,  # the rest of the run: files, kernel start and stop
-        "judged": executor.sandbox,
+        "judged": executor.sandbox and JudgeOutsideKernel in steps,
     }
 
 

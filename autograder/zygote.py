@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -56,6 +57,12 @@ PRELOAD = (
     "ipykernel.zmqshell",
     "ipykernel.debugger",
     "IPython.core.history",
+    # imported while the kernel initialises (its debugger, inspector and completer)
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "tornado.platform.asyncio",
     "autograder.engine",
 )
 
@@ -297,6 +304,11 @@ def main(argv: list[str] | None = None) -> None:
         warm_up()
     except Exception:  # noqa: BLE001 - an optimisation only
         pass
+    # Everything loaded so far lives as long as the zygote: keep it out of the garbage
+    # collector's sight, or every kernel's first full collection walks (and so copies,
+    # page by page) the whole inherited heap.
+    gc.collect()
+    gc.freeze()
     emit({"event": "ready", "pid": os.getpid()})
     serve(opts.jobs, limits)
 
