@@ -142,7 +142,8 @@ class Bookkeeper:
         for name in self.notebooks:
             text = ran[name]
             (dest / f"{name}.ipynb").write_text(text, encoding="utf-8")
-            kept += self._save_grades(student, name, nbformat.reads(text, as_version=4))
+            # written (and validated) by nbformat in the worker: parse it, no second validation
+            kept += self._save_grades(student, name, nbformat.v4.reads(text))
             self._late_penalty(student, name, submission)
         for folder, _, files in os.walk(dest):
             for filename in files:
