@@ -32,6 +32,7 @@ It resumes from ``--checkpoint`` when that file exists (``--no-resume`` starts a
 
 import argparse
 import csv
+import gc
 import os
 import sys
 import time
@@ -323,6 +324,11 @@ def train(args: Args) -> TrainState:
     envs = make_envs(n, args.batch_envs or max(n // 2, 1), args.env_threads)
     obs, info = envs.reset(seed=args.seed + state.episode)  # game i gets seed + i
     log_file, writer = open_log(args.log, state.episode) if args.log is not None else (None, None)
+    # What exists now lives for the whole run (torch, the model, the emulators): keep it out of
+    # the garbage collector's full passes, which otherwise walk it again and again (undone at
+    # the end, for a caller that goes on).
+    gc.collect()
+    gc.freeze()
     start = time.perf_counter()  # after the set-up (about a second), so steps/s measure the loop
 
     buffers = [EpisodeBuffer() for _ in range(n)]
@@ -425,6 +431,7 @@ def train(args: Args) -> TrainState:
             if args.max_steps is not None and run_steps >= args.max_steps:
                 stop = True
     finally:
+        gc.unfreeze()
         progress.close()
         envs.close()
         if log_file is not None:
