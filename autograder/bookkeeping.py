@@ -29,9 +29,8 @@ import nbformat
 
 from autograder.course import Course, CourseError
 
-# Steps of the autograde list by what they do with the gradebook.
+# nbgrader steps that read the gradebook: a worker may have none
 READS_GRADEBOOK = ("OverwriteCells", "OverwriteKernelspec", "SaveCells", "GetGrades")
-VALIDATES_ONLY = ("CheckCellMetadata",)  # changes nothing, so it may run before the writes
 
 
 def gradebook_free_steps(converter: Any) -> list[type] | None:
@@ -49,13 +48,14 @@ def gradebook_free_steps(converter: Any) -> list[type] | None:
         return None
     if any(c.__name__ in READS_GRADEBOOK for cls in steps for c in cls.__mro__):
         return None
-    writes = [cls for cls in steps if cls in (SaveAutoGrades, AssignLatePenalties)]
-    if writes != [SaveAutoGrades, AssignLatePenalties]:
-        return None  # also when a subclass replaces one of them: its behaviour is unknown here
+    writers = (SaveAutoGrades, AssignLatePenalties)
+    if [cls for cls in steps if issubclass(cls, writers)] != list(writers):
+        return None  # also when a subclass replaces or joins them: its behaviour is unknown here
+    # after the writes, only metadata validation, which changes nothing and may run before them
     after = steps[steps.index(SaveAutoGrades) + 1 :]
     if any(cls is not AssignLatePenalties and not issubclass(cls, CheckCellMetadata) for cls in after):
         return None
-    return [cls for cls in steps[1:] if cls not in (SaveAutoGrades, AssignLatePenalties)]
+    return [cls for cls in steps[1:] if cls not in writers]
 
 
 @dataclass
