@@ -175,11 +175,7 @@ class Bookkeeper:
                 grade = grades[grade_id]
                 auto_score = determine_grade(cell)[0]
                 if grade.manual_score is not None and auto_score != grade.auto_score:
-                    shown = "None" if auto_score is None else f"{auto_score:g}"
-                    kept.append(
-                        f"kept the TA's manual score {grade.manual_score:g} for {notebook}:{grade_id}; "
-                        f"autograder now says {shown} (flagged for review)"
-                    )
+                    kept.append(kept_manual_note(f"{notebook}:{grade_id}", grade.manual_score, auto_score))
                 grade.auto_score = auto_score
                 grade.needs_manual_grade = grade.manual_score is not None or auto_score is None
             if is_solution(cell) or is_task(cell):
@@ -206,12 +202,24 @@ class Bookkeeper:
     def scores(self, student: str, kept: list[str] | None = None) -> Recorded:
         """The submission's score as the gradebook has it, and its cells below full marks."""
         submission = self.gradebook.find_submission(self.assignment, student)
-        recorded = Recorded(submission.score, submission.max_score, kept_manual=kept or [])
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                if grade.auto_score is not None and grade.auto_score < grade.max_score:
-                    recorded.failed_checks.append(
-                        f"{nb.name}:{grade.name} ({grade.auto_score:g}/{grade.max_score:g})"
-                    )
+        recorded = Recorded(submission.score, submission.max_score, failed_checks(submission), kept or [])
         self.gradebook.db.commit()
         return recorded
+
+
+def failed_checks(submission: Any) -> list[str]:
+    """'notebook:cell (score/max)' for every automatically scored cell below full marks."""
+    return [
+        f"{nb.name}:{grade.name} ({grade.auto_score:g}/{grade.max_score:g})"
+        for nb in submission.notebooks
+        for grade in nb.grades
+        if grade.auto_score is not None and grade.auto_score < grade.max_score
+    ]
+
+
+def kept_manual_note(key: str, manual: float, auto: float | None) -> str:
+    """What the TA reads when a regrade disagrees with the manual score it kept."""
+    shown = "None" if auto is None else f"{auto:g}"
+    return (
+        f"kept the TA's manual score {manual:g} for {key}; autograder now says {shown} (flagged for review)"
+    )

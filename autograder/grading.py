@@ -16,7 +16,7 @@ from typing import Any
 
 import nbformat
 
-from autograder.bookkeeping import Bookkeeper
+from autograder.bookkeeping import Bookkeeper, failed_checks, kept_manual_note
 from autograder.course import Course, CourseError, nbgrader_errors
 from autograder.parallel import ReplayExecute
 from autograder.submissions import prepare
@@ -67,13 +67,7 @@ def read_scores(course: Course, assignment: str, result: Result) -> None:
             result.status = "failed"
             return
         result.score, result.max_score = submission.score, submission.max_score
-        result.failed_checks = []
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                if grade.auto_score is not None and grade.auto_score < grade.max_score:
-                    result.failed_checks.append(
-                        f"{nb.name}:{grade.name} ({grade.auto_score:g}/{grade.max_score:g})"
-                    )
+        result.failed_checks = failed_checks(submission)
 
 
 def execution_problems(course: Course, assignment: str, student: str) -> list[str]:
@@ -181,10 +175,7 @@ def finish(
     for key, (manual, auto_before) in before.items():
         auto_after = after.get(key, (manual, auto_before))[1]
         if auto_after != auto_before:
-            result.problems.append(
-                f"kept the TA's manual score {manual:g} for {key}; autograder now says "
-                f"{auto_after if auto_after is None else f'{auto_after:g}'} (flagged for review)"
-            )
+            result.problems.append(kept_manual_note(key, manual, auto_after))
     return result
 
 
