@@ -28,6 +28,7 @@ from typing import Any
 import nbformat
 
 from autograder.course import Course, CourseError
+from autograder.preprocessors import faster_steps
 
 # nbgrader steps that read the gradebook: a worker may have none
 READS_GRADEBOOK = ("OverwriteCells", "OverwriteKernelspec", "SaveCells", "GetGrades")
@@ -55,7 +56,7 @@ def gradebook_free_steps(converter: Any) -> list[type] | None:
     after = steps[steps.index(SaveAutoGrades) + 1 :]
     if any(cls is not AssignLatePenalties and not issubclass(cls, CheckCellMetadata) for cls in after):
         return None
-    return [cls for cls in steps[1:] if cls not in writers]
+    return faster_steps([cls for cls in steps[1:] if cls not in writers])
 
 
 @dataclass

@@ -36,7 +36,13 @@ from nbformat.notebooknode import NotebookNode
 from traitlets.config import Config
 
 from autograder.course import Course, CourseError
-from autograder.preprocessors import JUDGED, JudgeOutsideKernel, ResilientExecute, StderrIsNotFailure
+from autograder.preprocessors import (
+    JUDGED,
+    JudgeOutsideKernel,
+    ResilientExecute,
+    StderrIsNotFailure,
+    faster_steps,
+)
 from autograder.sandbox import own_files
 
 
@@ -64,7 +70,7 @@ def sanitized(course: Course, assignment: str, student: str, path: Path) -> Note
         "metadata": {"path": str(path.parent), "name": path.stem},
     }
     nb = nbformat.read(str(path), as_version=4)
-    for cls in classes:
+    for cls in faster_steps(classes):
         nb, resources = cls(config=config)(nb, resources)
     return nb
 

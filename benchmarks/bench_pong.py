@@ -8,14 +8,17 @@ Prints, in one run (about a minute on 2 cores):
 * their ratio (the goal is 70 % or more);
 * one gymnasium `ALE/Pong-v5` environment, stepped from Python, for comparison.
 
-The raw measurement is taken before and after the training loop and averaged, because other
-programs on a shared machine change the speed. Run from the repository root:
+Other programs on a shared machine change the speed from one minute to the next, so the
+measurements alternate: raw, training, raw, training, ..., raw (`--rounds` training runs).
+Each training run is compared with the mean of the raw runs just before and after it, and
+the table gives every round's ratio and their median. Run from the repository root:
 
-    python -m benchmarks.bench_pong --num-envs 8 --steps 20000
+    python -m benchmarks.bench_pong --num-envs 8 --steps 12000 --rounds 3
 """
 
 import argparse
 import os
+import statistics
 import time
 
 import ale_py
@@ -145,7 +148,8 @@ def main() -> None:
     parser.add_argument("--batch-envs", type=int, default=None, help="default num_envs // 2, as in pong_pg")
     parser.add_argument("--env-threads", type=int, default=0)
     parser.add_argument("--torch-threads", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=20_000, help="env steps per measurement")
+    parser.add_argument("--steps", type=int, default=12_000, help="env steps per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="training runs, each between two raw runs")
     parser.add_argument("--seed", type=int, default=0)
     a = parser.parse_args()
     batch_envs = a.batch_envs or max(a.num_envs // 2, 1)
@@ -157,28 +161,41 @@ def main() -> None:
     )
     print(
         f"set-up: num_envs={a.num_envs}, batch_envs={batch_envs}, env_threads={a.env_threads}, "
-        f"torch_threads={a.torch_threads}, {a.steps} env steps per measurement",
+        f"torch_threads={a.torch_threads}, {a.steps} env steps per measurement, {a.rounds} rounds",
         flush=True,
     )
     worst = check_against_dense(a.num_envs, 300, a.seed)
     print(f"fast path vs homework functions on 300 real steps: largest difference {worst:.2e}", flush=True)
     env_setup = (a.num_envs, batch_envs, a.env_threads)
-    raw_before, raw_cpu_before = raw_vector_steps_per_s(*env_setup, a.steps, a.seed)
-    loop, loop_cpu, episodes = training_steps_per_s(*env_setup, a.torch_threads, a.steps, a.seed)
-    raw_after, raw_cpu_after = raw_vector_steps_per_s(*env_setup, a.steps, a.seed + 1)
+    raws = [raw_vector_steps_per_s(*env_setup, a.steps, a.seed)]
+    loops: list[tuple[float, float, int]] = []
+    for r in range(a.rounds):
+        loops.append(training_steps_per_s(*env_setup, a.torch_threads, a.steps, a.seed + r))
+        raws.append(raw_vector_steps_per_s(*env_setup, a.steps, a.seed + r + 1))
     single = gym_single_steps_per_s(a.steps // 4, a.seed)
-    raw, raw_cpu = (raw_before + raw_after) / 2, (raw_cpu_before + raw_cpu_after) / 2
 
     print()
-    print(f"{'measurement':<50}{'env steps/s':>12}{'CPU s / 1000 steps':>20}")
-    print(f"{'':<50}{'(wall clock)':>12}{'(all threads)':>20}")
-    print(f"{'raw vector env, random actions (before)':<50}{raw_before:>12.0f}{raw_cpu_before:>20.3f}")
-    print(f"{'raw vector env, random actions (after)':<50}{raw_after:>12.0f}{raw_cpu_after:>20.3f}")
-    print(f"{'raw vector env, mean':<50}{raw:>12.0f}{raw_cpu:>20.3f}")
-    print(f"{f'training loop (pong_pg.train, {episodes} episodes ended)':<50}{loop:>12.0f}{loop_cpu:>20.3f}")
-    print(f"{'ratio training / raw':<50}{100 * loop / raw:>11.1f}%")
-    print(f"{'one gymnasium ALE/Pong-v5 env, Python loop':<50}{single:>12.0f}")
-    print(f"{'training loop / one gymnasium env':<50}{loop / single:>11.2f}x")
+    print(f"{'measurement':<52}{'env steps/s':>12}{'CPU s / 1000 steps':>20}{'ratio':>8}")
+    print(f"{'':<52}{'(wall clock)':>12}{'(all threads)':>20}")
+    ratios = []
+    for r, (loop, loop_cpu, episodes) in enumerate(loops):
+        raw = (raws[r][0] + raws[r + 1][0]) / 2
+        ratios.append(loop / raw)
+        print(f"{'raw vector env, random actions':<52}{raws[r][0]:>12.0f}{raws[r][1]:>20.3f}")
+        label = f"training loop (pong_pg.train, {episodes} episodes ended)"
+        print(f"{label:<52}{loop:>12.0f}{loop_cpu:>20.3f}{100 * loop / raw:>7.1f}%")
+    print(f"{'raw vector env, random actions':<52}{raws[-1][0]:>12.0f}{raws[-1][1]:>20.3f}")
+    print(
+        f"{'ratio training / raw (mean of the raw runs around it)':<52}"
+        + ", ".join(f"{100 * q:.1f}%" for q in ratios)
+    )
+    print(f"{'median ratio':<52}{100 * statistics.median(ratios):>11.1f}%")
+    raw_cpu = statistics.mean(cpu for _, cpu in raws)
+    loop_cpu = statistics.mean(cpu for _, cpu, _ in loops)
+    print(f"{'CPU per env step, raw / training (load-independent)':<52}{100 * raw_cpu / loop_cpu:>11.1f}%")
+    loop_median = statistics.median(loop for loop, _, _ in loops)
+    print(f"{'one gymnasium ALE/Pong-v5 env, Python loop':<52}{single:>12.0f}")
+    print(f"{'training loop (median) / one gymnasium env':<52}{loop_median / single:>11.2f}x")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

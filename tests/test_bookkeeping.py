@@ -98,12 +98,35 @@ def grade_with_nbgrader(course: Course, students: list[str]) -> None:
         assert outcome["success"], outcome.get("log")
 
 
+def joined_streams(outputs: list[Any]) -> list[Any]:
+    """Outputs with each run of same-stream text joined into one output. A kernel sends what
+    a cell prints in pieces, at its flush interval (0.2 s in ipykernel), so a cell that
+    prints while the machine is busy can get its text as two outputs in one run and as one
+    in the next: same text, different split."""
+    joined: list[Any] = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (
+            output.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] += output["text"]
+        else:
+            joined.append(output)
+    return joined
+
+
 def comparable(nb_text: str) -> Any:
-    """A notebook without what differs between two runs of it: timings, image bytes, and
-    whether the cell that killed its kernel got to report its execution count."""
+    """A notebook without what differs between two runs of it: timings, image bytes, how
+    printed text was split into outputs, and whether the cell that killed its kernel got
+    to report its execution count."""
     nb = nbformat.reads(nb_text, as_version=4)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = joined_streams(cell.outputs)
         if any(output.get("ename") == "KernelDied" for output in cell.get("outputs", [])):
             cell.execution_count = None
         for output in cell.get("outputs", []):

@@ -101,11 +101,11 @@ def worst_index(expected: Tensor, got: Tensor, tol: Tolerance) -> tuple[int, ...
     err = (got - expected).abs() / bound(expected, tol).clamp_min(1e-300)
     err = torch.nan_to_num(err, nan=float("inf"))
     flat = int(torch.argmax(err.reshape(-1))) if err.numel() else 0
-    return (
-        tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), expected.shape))
-        if expected.dim()
-        else ()
-    )
+    index: list[int] = []
+    for size in reversed(expected.shape):  # row-major, as reshape(-1) flattened it
+        flat, entry = divmod(flat, size) if size else (0, 0)
+        index.append(entry)
+    return tuple(reversed(index))
 
 
 def fmt_number(value: float) -> str:

@@ -9,6 +9,8 @@ at the body of the named function (and functions nested in it).
 from __future__ import annotations
 
 import ast
+import functools
+from dataclasses import dataclass
 
 # Attribute or name chains that mean autograd, e.g. torch.autograd.grad, torch.func.vjp.
 _MODULES = ("autograd", "func", "functorch")
@@ -26,16 +28,11 @@ def autograd_uses(sources: list[str], function: str) -> list[str]:
     definition: ast.FunctionDef | None = None
     imported: set[str] = set()
     for source in sources:
-        try:
-            tree = ast.parse(source)
-        except (SyntaxError, ValueError):
+        cell = _read_cell(source)
+        if cell is None:
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and _autograd_module(node.module):
-                imported.update(alias.asname or alias.name for alias in node.names)
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef) and node.name == function:
-                definition = node
+        imported.update(cell.imported)
+        definition = cell.functions.get(function, definition)
     if definition is None:
         return []
     found: list[str] = []
@@ -44,6 +41,30 @@ def autograd_uses(sources: list[str], function: str) -> list[str]:
         if what and what not in found:
             found.append(what)
     return found
+
+
+@dataclass(frozen=True)
+class _Cell:
+    imported: frozenset[str]  # names imported from an autograd module
+    functions: dict[str, ast.FunctionDef]  # top-level name -> its last definition in the cell
+
+
+@functools.lru_cache(maxsize=512)
+def _read_cell(source: str) -> _Cell | None:
+    """One code cell, parsed once: a notebook's cells are read again for every record it
+    sends (several per notebook). None when the cell is not Python."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    imported = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and _autograd_module(node.module)
+        for alias in node.names
+    }
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    return _Cell(frozenset(imported), functions)
 
 
 def _autograd_module(module: str) -> bool:

@@ -4,6 +4,11 @@ The kernel only runs the student's function and records what happened; the gradi
 process decodes that record and judges it. The format is JSON with tensors as raw
 little-endian bytes in base64 and an allow-listed dtype, so decoding never unpickles
 and never runs code. Anything malformed raises `WireError`; the caller scores it 0.
+
+A record is a small envelope {"version", "stub", "outcomes"} whose outcomes are one JSON
+text, not nested JSON: on its way from the kernel the record passes Jupyter's message
+layer, nbclient and nbformat, and each of them walks every object of a nested payload
+(hundreds of cases make tens of thousands of objects); a string they pass along whole.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from autograder.engine.cases import Case
 from autograder.engine.outcome import Call, Outcome
 
 MIME = "application/vnd.rlgrade.outcomes+json"
-VERSION = 1
+VERSION = 2
 MAX_BYTES = 64 * 2**20  # a payload larger than this is refused, not decoded
 
 _DTYPES: dict[str, np.dtype] = {
@@ -43,23 +48,24 @@ class WireError(ValueError):
 
 
 def encode(stub: str, outcomes: list[Outcome]) -> dict[str, Any]:
-    """A JSON-safe record of `outcomes` (tensors as base64 bytes)."""
-    return {"version": VERSION, "stub": stub, "outcomes": [_tensors_out(o.to_dict()) for o in outcomes]}
+    """A JSON-safe record of `outcomes` (tensors as base64 bytes, the outcomes as JSON text)."""
+    text = json.dumps([_tensors_out(o.to_dict()) for o in outcomes], separators=(",", ":"))
+    return {"version": VERSION, "stub": stub, "outcomes": text}
 
 
 def decode(payload: Any, stub: str, cases: list[Case]) -> list[Outcome]:
     """Outcomes in the order of `cases`; a case the record lacks gets an error call."""
     if isinstance(payload, str | bytes):
-        if len(payload) > MAX_BYTES:
-            raise WireError(f"the recorded result is larger than {MAX_BYTES // 2**20} MB")
-        try:
-            payload = json.loads(payload)
-        except ValueError as exc:
-            raise WireError(f"the recorded result is not JSON: {exc}") from None
+        payload = _json(payload)
     if not isinstance(payload, dict) or payload.get("version") != VERSION or payload.get("stub") != stub:
         raise WireError(f"the recorded result is not a version-{VERSION} record of {stub}")
+    if not isinstance(payload.get("outcomes"), str):
+        raise WireError("the recorded result has no outcomes text")
+    outcomes = _json(payload["outcomes"], tensors=True)
+    if not isinstance(outcomes, list):
+        raise WireError("the recorded outcomes are not a list")
     try:
-        recorded = [Outcome.from_dict(_tensors_in(o)) for o in payload["outcomes"]]
+        recorded = [Outcome.from_dict(o) for o in outcomes]
     except WireError:
         raise
     except Exception as exc:  # any structural mismatch is the same: unreadable
@@ -67,6 +73,20 @@ def decode(payload: Any, stub: str, cases: list[Case]) -> list[Outcome]:
     by_id = {o.case_id: o for o in recorded}
     missing = Call(error="RecordMissing: no result was recorded for this case")
     return [by_id.get(c.id) or Outcome(c.id, missing, missing) for c in cases]
+
+
+def _json(text: str | bytes, tensors: bool = False) -> Any:
+    """Parsed JSON text; with `tensors`, every encoded tensor in it decoded as it is parsed."""
+    if len(text) > MAX_BYTES:
+        raise WireError(f"the recorded result is larger than {MAX_BYTES // 2**20} MB")
+    try:
+        return json.loads(text, object_hook=_tensor_in if tensors else None)
+    except WireError:
+        raise
+    except ValueError as exc:
+        raise WireError(f"the recorded result is not JSON: {exc}") from None
+    except Exception as exc:  # e.g. nesting too deep, an unhashable dtype name
+        raise WireError(f"the recorded result is malformed ({type(exc).__name__}: {exc})"[:300]) from None
 
 
 def _tensors_out(value: Any) -> Any:
@@ -84,24 +104,20 @@ def _tensors_out(value: Any) -> Any:
     return value
 
 
-def _tensors_in(value: Any) -> Any:
-    if isinstance(value, dict) and "__tensor__" in value:
-        dtype = _DTYPES.get(value["__tensor__"])
-        shape = value.get("shape")
-        if (
-            dtype is None
-            or not isinstance(shape, list)
-            or not all(isinstance(s, int) and s >= 0 for s in shape)
-        ):
-            raise WireError(f"the recorded result has an unreadable tensor ({value['__tensor__']!r})")
+def _tensor_in(value: dict[str, Any]) -> Any:
+    """A JSON object as it is parsed: an encoded tensor becomes the tensor, anything else stays."""
+    if "__tensor__" not in value:
+        return value
+    dtype = _DTYPES.get(value["__tensor__"])
+    shape = value.get("shape")
+    if dtype is None or not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise WireError(f"the recorded result has an unreadable tensor ({value['__tensor__']!r})")
+    try:
         raw = base64.b64decode(value["data"], validate=True)
-        count = int(np.prod(shape)) if shape else 1
-        if len(raw) != count * dtype.itemsize:
-            raise WireError("the recorded result has a tensor whose data does not match its shape")
-        array = np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
-        return torch.from_numpy(array.copy())
-    if isinstance(value, dict):
-        return {k: _tensors_in(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_tensors_in(v) for v in value]
-    return value
+    except (KeyError, TypeError, ValueError):
+        raise WireError("the recorded result has a tensor whose data is not base64") from None
+    count = int(np.prod(shape)) if shape else 1
+    if len(raw) != count * dtype.itemsize:
+        raise WireError("the recorded result has a tensor whose data does not match its shape")
+    array = np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    return torch.from_numpy(array.copy())

@@ -49,9 +49,19 @@ def test_decoded_tensors_keep_dtype_shape_and_values() -> None:
         assert a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
 
 
-def test_missing_cases_are_errors_not_passes() -> None:
+def edited(edit) -> dict:
+    """A record of the correct policy_backward after `edit(envelope, outcomes)`."""
     payload = json.loads(shipped(STUB, correct(STUB)))
-    payload["outcomes"] = payload["outcomes"][:3]
+    text = payload["outcomes"]
+    outcomes = json.loads(text)
+    edit(payload, outcomes)
+    if payload["outcomes"] is text:  # not replaced by the edit: the edited outcomes, as text
+        payload["outcomes"] = json.dumps(outcomes)
+    return payload
+
+
+def test_missing_cases_are_errors_not_passes() -> None:
+    payload = edited(lambda p, o: o.__delitem__(slice(3, None)))
     text, earned = judge_record(STUB, 1.0, payload, [])
     assert earned < 0.5 and "RecordMissing" in text
 
@@ -59,27 +69,44 @@ def test_missing_cases_are_errors_not_passes() -> None:
 @pytest.mark.parametrize(
     "tamper",
     [
-        lambda p: p.update(stub="apply_mask"),
-        lambda p: p.update(version=99),
-        lambda p: p["outcomes"][0]["first"]["outputs"][W1]["value"].update(__tensor__="object"),
-        lambda p: p["outcomes"][0]["first"]["outputs"][W1]["value"].update(shape=[10**6]),
-        lambda p: p["outcomes"][0]["first"]["outputs"][W1]["value"].update(data="not base64!"),
-        lambda p: p["outcomes"][0]["first"].update(unexpected=1),
+        lambda p, o: p.update(stub="apply_mask"),
+        lambda p, o: p.update(version=99),
+        lambda p, o: o[0]["first"]["outputs"][W1]["value"].update(__tensor__="object"),
+        lambda p, o: o[0]["first"]["outputs"][W1]["value"].update(shape=[10**6]),
+        lambda p, o: o[0]["first"]["outputs"][W1]["value"].update(data="not base64!"),
+        lambda p, o: o[0]["first"].update(unexpected=1),
+        lambda p, o: p.update(outcomes=o),  # nested JSON, not JSON text
+        lambda p, o: p.update(outcomes="{not json"),
+        lambda p, o: p.update(outcomes=json.dumps({"a": o})),
+        lambda p, o: p.update(outcomes=json.dumps([{"__tensor__": ["torch.float64"]}])),
+        lambda p, o: p.update(outcomes="[" * 100_000 + "]" * 100_000),
     ],
-    ids=["other stub", "version", "dtype", "shape", "data", "extra field"],
+    ids=[
+        "other stub",
+        "version",
+        "dtype",
+        "shape",
+        "data",
+        "extra field",
+        "nested",
+        "not JSON",
+        "not a list",
+        "dtype not a name",
+        "too deep",
+    ],
 )
 def test_malformed_records_are_refused(tamper) -> None:
-    payload = json.loads(shipped(STUB, correct(STUB)))
-    tamper(payload)
+    payload = edited(tamper)
     with pytest.raises(wire.WireError):
         wire.decode(payload, STUB, api.cases_for(STUB, visible=False))
 
 
 def test_a_pickle_in_the_record_is_never_loaded() -> None:
-    payload = json.loads(shipped(STUB, correct(STUB)))
     evil = base64.b64encode(b"cos\nsystem\n(S'echo pwned'\ntR.").decode()
-    payload["outcomes"][0]["first"]["outputs"][W1]["value"].update(
-        __tensor__="torch.float64", shape=[3], data=evil
+    payload = edited(
+        lambda p, o: o[0]["first"]["outputs"][W1]["value"].update(
+            __tensor__="torch.float64", shape=[3], data=evil
+        )
     )
     with pytest.raises(wire.WireError, match="does not match its shape"):
         wire.decode(payload, STUB, api.cases_for(STUB, visible=False))
@@ -88,6 +115,9 @@ def test_a_pickle_in_the_record_is_never_loaded() -> None:
 def test_oversized_records_are_refused() -> None:
     with pytest.raises(wire.WireError, match="larger than"):
         wire.decode(" " * (wire.MAX_BYTES + 1), STUB, [])
+    envelope = {"version": wire.VERSION, "stub": STUB, "outcomes": " " * (wire.MAX_BYTES + 1)}
+    with pytest.raises(wire.WireError, match="larger than"):
+        wire.decode(envelope, STUB, [])
 
 
 BY_HAND = '''
