@@ -19,6 +19,7 @@ import nbformat
 from autograder.bookkeeping import Bookkeeper, failed_checks, kept_manual_note
 from autograder.course import Course, CourseError, nbgrader_errors
 from autograder.parallel import ReplayExecute
+from autograder.preprocessors import RecordedSource
 from autograder.submissions import prepare
 
 
@@ -235,6 +236,8 @@ def autograde(
             raise CourseError(str(exc)) from None
     api = course.api(submitted_directory=course.prepared.name)
     bookkeeper = Bookkeeper(course, assignment, api)
+    settings = course.config.CourseDirectory
+    recorded = RecordedSource(settings.db_url, settings.course_id, assignment)
     runner = make_runner(workers, dask)
     results: dict[str, Result] = {}
     ran: dict[str, dict[str, str]] = {}  # student -> notebook -> text, for the bookkeeper
@@ -281,7 +284,7 @@ def autograde(
                         path = course.prepared / student / assignment / f"{name}.ipynb"
                         if not path.is_file():
                             continue  # not submitted: nbgrader's step scores it 0
-                        nb_json = nbformat.writes(sanitized(course, assignment, student, path))
+                        nb_json = nbformat.writes(sanitized(course, assignment, student, path, recorded))
                         future = runner.submit(run_notebook, nb_json, files, course.config, steps)
                         jobs[future] = (student, name)
                         left[student] = left.get(student, 0) + 1

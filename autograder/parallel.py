@@ -38,7 +38,9 @@ from traitlets.config import Config
 from autograder.course import Course, CourseError
 from autograder.preprocessors import (
     JUDGED,
+    RECORDED_SOURCE,
     JudgeOutsideKernel,
+    RecordedSource,
     ResilientExecute,
     StderrIsNotFailure,
     faster_steps,
@@ -51,10 +53,14 @@ def code_sources(nb: NotebookNode) -> list[str]:
 
 
 # -- what one notebook needs to run anywhere ----------------------------------------------
-def sanitized(course: Course, assignment: str, student: str, path: Path) -> NotebookNode:
+def sanitized(
+    course: Course, assignment: str, student: str, path: Path, recorded: RecordedSource | None = None
+) -> NotebookNode:
     """The notebook as nbgrader's autograde will execute it: its sanitize preprocessors
     (clear outputs, deduplicate ids, kernelspec, overwrite locked and test cells from the
-    gradebook, check metadata) applied to the prepared submission."""
+    gradebook, check metadata) applied to the prepared submission. `recorded`: the
+    gradebook's record of the assignment's source, read once for a whole run (else the
+    steps query the gradebook themselves)."""
     from nbgrader.converters import Autograde
 
     config = course.config
@@ -69,6 +75,8 @@ def sanitized(course: Course, assignment: str, student: str, path: Path) -> Note
         },
         "metadata": {"path": str(path.parent), "name": path.stem},
     }
+    if recorded is not None:
+        resources[RECORDED_SOURCE] = recorded
     nb = nbformat.read(str(path), as_version=4)
     for cls in faster_steps(classes):
         nb, resources = cls(config=config)(nb, resources)

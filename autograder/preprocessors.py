@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -23,6 +24,7 @@ import re
 import subprocess
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.exceptions import best_match
@@ -33,10 +35,17 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.nbgraderformat.common import BaseMetadataValidator
-from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    Execute,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+)
 from traitlets import Bool, Integer
 
 STDERR_PREFIX = "[stderr] "
+KERNEL_ALIVE_POLL_S = 0.05  # how often a running cell's kernel is checked for death
 JUDGED = "rlgrade_judged"  # resources key: the records of this notebook were judged already
 RECORD_MIME = "application/vnd.rlgrade.outcomes+json"  # = autograder.engine.wire.MIME (no torch import here)
 GRADE_CALL = re.compile(
@@ -88,6 +97,18 @@ class ResilientExecute(Execute):
         await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)
+
+    async def _async_poll_kernel_alive(self) -> None:
+        # nbclient looks every second, so a kernel that died (os._exit, out of memory) held its
+        # worker idle for up to a second; the look is a cheap process-state check, so look often.
+        while True:
+            await asyncio.sleep(KERNEL_ALIVE_POLL_S)
+            try:
+                await self._async_check_alive()
+            except DeadKernelError:
+                assert self.task_poll_for_reply is not None
+                self.task_poll_for_reply.cancel()
+                return
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
         self._lost_at: int | None = None
@@ -282,9 +303,110 @@ class CheckCellMetadataOnce(CheckCellMetadata):
         return nb, resources
 
 
+RECORDED_SOURCE = "rlgrade_recorded_source"  # resources key: a RecordedSource for the steps below
+
+
+@dataclass(frozen=True)
+class SourceCell:
+    """What nbgrader's gradebook records of one cell of the source notebook."""
+
+    name: str
+    cell_type: str
+    locked: bool
+    checksum: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class GradedCell:
+    max_score: float
+
+
+@dataclass(frozen=True)
+class SourceNotebook:
+    kernelspec: str | None  # JSON text, as the gradebook stores it
+
+
+class RecordedSource:
+    """The gradebook's record of one assignment's source notebooks, read once, answering the
+    queries nbgrader's `OverwriteCells` and `OverwriteKernelspec` make. Those steps open the
+    gradebook for every notebook and query it for every cell (three quarters of sanitizing
+    time); during a grading run the record cannot change (grading refuses a stale one)."""
+
+    def __init__(self, db_url: str, course_id: str, assignment: str) -> None:
+        from nbgrader.api import Gradebook
+
+        self.assignment = assignment
+        self.notebooks: dict[str, SourceNotebook] = {}
+        self.cells: dict[tuple[str, str], SourceCell] = {}
+        self.graded: dict[tuple[str, str], GradedCell] = {}
+        with Gradebook(db_url, course_id) as gb:
+            for nb in gb.find_assignment(assignment).notebooks:
+                self.notebooks[nb.name] = SourceNotebook(nb.kernelspec)
+                for cell in nb.source_cells:
+                    self.cells[(nb.name, cell.name)] = SourceCell(
+                        cell.name, cell.cell_type, cell.locked, cell.checksum, cell.source
+                    )
+                for graded in [*nb.grade_cells, *nb.task_cells]:
+                    self.graded[(nb.name, graded.name)] = GradedCell(graded.max_score)
+
+    def _find(self, table: dict[Any, Any], key: Any, assignment: str, missing: str) -> Any:
+        from nbgrader.api import MissingEntry
+
+        if assignment != self.assignment or key not in table:
+            raise MissingEntry(missing)  # with nbgrader's own message
+        return table[key]
+
+    def find_source_cell(self, name: str, notebook: str, assignment: str) -> SourceCell:
+        missing = f"No such source cell: {assignment}/{notebook}/{name}"
+        return self._find(self.cells, (notebook, name), assignment, missing)
+
+    def find_graded_cell(self, name: str, notebook: str, assignment: str) -> GradedCell:
+        missing = f"No such grade cell: {assignment}/{notebook}/{name}"
+        return self._find(self.graded, (notebook, name), assignment, missing)
+
+    def find_notebook(self, name: str, assignment: str) -> SourceNotebook:
+        return self._find(self.notebooks, name, assignment, f"No such notebook: {assignment}/{name}")
+
+
+class OverwriteCellsOnce(OverwriteCells):
+    """nbgrader's `OverwriteCells`, its own per-cell rules, answered from the `RecordedSource`
+    in the resources (without one, or when it must add missing cells: nbgrader's step as is)."""
+
+    def preprocess(self, nb: NotebookNode, resources: Any) -> Any:
+        recorded = resources.get(RECORDED_SOURCE)
+        if recorded is None or self.add_missing_cells:
+            return super().preprocess(nb, resources)
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.gradebook = recorded
+        return NbGraderPreprocessor.preprocess(self, nb, resources)  # each cell: preprocess_cell
+
+
+class OverwriteKernelspecOnce(OverwriteKernelspec):
+    """nbgrader's `OverwriteKernelspec` with the kernelspec from the `RecordedSource`."""
+
+    def preprocess(self, nb: NotebookNode, resources: Any) -> Any:
+        recorded = resources.get(RECORDED_SOURCE)
+        if recorded is None:
+            return super().preprocess(nb, resources)
+        ids = resources["nbgrader"]
+        recorded_spec = recorded.find_notebook(ids["notebook"], ids["assignment"]).kernelspec
+        kernelspec = json.loads(recorded_spec) if recorded_spec is not None else None
+        if kernelspec:
+            nb.metadata["kernelspec"] = kernelspec
+        return nb, resources
+
+
 def faster_steps(steps: list[type]) -> list[type]:
-    """`steps` with nbgrader's `CheckCellMetadata` replaced by `CheckCellMetadataOnce`."""
-    return [CheckCellMetadataOnce if step is CheckCellMetadata else step for step in steps]
+    """`steps` with nbgrader's `CheckCellMetadata`, `OverwriteCells` and `OverwriteKernelspec`
+    (the exact classes, never a subclass) replaced by the versions above, which do the same."""
+    faster = {
+        CheckCellMetadata: CheckCellMetadataOnce,
+        OverwriteCells: OverwriteCellsOnce,
+        OverwriteKernelspec: OverwriteKernelspecOnce,
+    }
+    return [faster.get(step, step) for step in steps]
 
 
 class _CompiledSchema(BaseMetadataValidator):
