@@ -277,9 +277,9 @@ def serve(jobs: Path, limits: dict[str, int]) -> None:
 
 
 def warm_up() -> None:
-    """Run once what torch and matplotlib otherwise set up in every kernel on first use:
-    the first optimizer step alone costs seconds (it loads torch._dynamo); the first plot
-    builds matplotlib's math-text parser (log-axis tick labels are math text) and fills
+    """Run once what torch, matplotlib and IPython otherwise set up in every kernel on first
+    use: the first optimizer step alone costs seconds (it loads torch._dynamo); the first
+    plot builds matplotlib's math-text parser (log-axis tick labels are math text) and fills
     its font lookup cache, about a tenth of a plotting notebook's run time."""
     import io
 
@@ -299,6 +299,15 @@ def warm_up() -> None:
     axis.legend()
     figure.tight_layout()
     figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+
+    # The first traceback IPython formats (a failing check, a stub's NotImplementedError)
+    # imports its syntax highlighter and compiles the highlighter's patterns: 0.1 s a kernel.
+    from IPython.core.ultratb import AutoFormattedTB
+
+    try:
+        raise ValueError("warm-up")
+    except ValueError:
+        AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
 
 
 def main(argv: list[str] | None = None) -> None:
