@@ -186,7 +186,7 @@ def main() -> None:
         print(f"{label:<52}{loop:>12.0f}{loop_cpu:>20.3f}{100 * loop / raw:>7.1f}%")
     print(f"{'raw vector env, random actions':<52}{raws[-1][0]:>12.0f}{raws[-1][1]:>20.3f}")
     print(
-        f"{'ratio training / raw (mean of the raw runs around it)':<52}"
+        f"{'ratio training / raw (raw: mean of the runs around)':<52}"
         + ", ".join(f"{100 * q:.1f}%" for q in ratios)
     )
     print(f"{'median ratio':<52}{100 * statistics.median(ratios):>11.1f}%")
