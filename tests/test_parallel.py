@@ -5,6 +5,8 @@ cluster grades the same; the gradebook gets each grade exactly once."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -160,3 +162,22 @@ def test_one_zygote_serves_many_kernels_even_when_they_are_killed(graded: dict[s
     finally:
         pool.close_shared_pool()
     assert all("1 / 1 points" in run["notebook"] for run in runs)
+
+
+def test_the_zygote_moves_its_memory_onto_huge_pages() -> None:
+    """A fork of a zygote on 2 MiB pages copies 512 times fewer page-table entries
+    (benchmarks/kernel_overhead.py: about a fifth less CPU per kernel)."""
+    thp = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not thp.exists() or "[never]" in thp.read_text():
+        pytest.skip("this Linux has transparent huge pages switched off")
+    script = (
+        "import torch\n"
+        "from autograder.zygote import huge_pages\n"
+        "moved = max(huge_pages(), default=0)\n"
+        "rollup = open('/proc/self/smaps_rollup').read().split()\n"
+        "print(moved, rollup[rollup.index('AnonHugePages:') + 1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    moved_mb, huge_kb = map(int, out.stdout.split())
+    assert moved_mb >= 64, f"only {moved_mb} MiB asked to move: {out.stderr[-500:]}"
+    assert huge_kb >= 64 * 1024, f"only {huge_kb} KiB on huge pages after moving {moved_mb} MiB"
