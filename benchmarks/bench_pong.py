@@ -53,6 +53,7 @@ def check_against_dense(num_envs: int, steps: int, seed: int) -> float:
     rng = np.random.default_rng(seed)
     buffers = [EpisodeBuffer() for _ in range(num_envs)]
     dense_xs: list[list[Tensor]] = [[] for _ in range(num_envs)]
+    dense_hs: list[list[Tensor]] = [[] for _ in range(num_envs)]
     prev = prepro_batch(obs)
     worst = 0.0
     for _ in range(steps):
@@ -70,12 +71,14 @@ def check_against_dense(num_envs: int, steps: int, seed: int) -> float:
                 float((h[i] - h_ref).abs().max()),
             )
             dense_xs[i].append(x[i].clone())
+            dense_hs[i].append(h_ref)
         obs, *_ = envs.step(rng.choice(np.array([UP, DOWN]), size=num_envs))
     envs.close()
     delta = torch.randn(steps, generator=torch.Generator().manual_seed(seed))
-    for buf, xs in zip(buffers, dense_xs, strict=True):
-        epx, eph = torch.stack(xs), torch.stack(buf.hs)
+    for buf, xs, hs in zip(buffers, dense_xs, dense_hs, strict=True):
+        epx, eph = torch.stack(xs), torch.stack(hs)
         worst = max(worst, float((buf.inputs().to_dense() - epx).abs().max()))
+        worst = max(worst, float((buf.hidden() - eph).abs().max()))
         sparse_grads = policy_backward(model, buf.inputs(), eph, delta)
         dense_grads = policy_backward(model, epx, eph, delta)
         for name in model:

@@ -11,7 +11,8 @@ What this file adds is only engineering that keeps the CPU busy with Pong:
 * ``num_envs`` games run in ALE's C++ vector environment, on its own threads. The agent acts for
   ``batch_envs`` of them at a time; with ``batch_envs = num_envs / 2`` the emulator plays one half
   of the games while Python and torch choose the moves of the other half.
-* One forward pass per step for all games of a batch (one matrix product).
+* One forward pass per step for all games of a batch (one matrix product), and one table
+  lookup that does the homework's `prepro` for all their frames.
 * Difference frames are sparse (a few dozen of the 6400 pixels change from one step to the next),
   so they are stored as (pixel, value) pairs. The forward pass multiplies only the columns of W1
   of pixels that changed, and `policy_backward` gets the episode's inputs as a sparse COO
@@ -57,11 +58,14 @@ from solutions.homework_deep_rl.pong import (
     discount_rewards,
     policy_backward,
     policy_forward,
-    prepro,
     rmsprop_step,
 )
 
 LOG_FIELDS: tuple[str, ...] = ("episode", "reward", "running_reward", "length", "env_steps", "wall_seconds")
+# `prepro`'s rule for one pixel value of channel 0: nothing (0) and the background colours
+# (144, 109) are 0.0, everything else (paddles, ball) is 1.0.
+PIXEL_VALUE = np.ones(256, dtype=np.float32)
+PIXEL_VALUE[[0, 109, 144]] = 0.0
 
 
 @dataclass
@@ -140,22 +144,33 @@ class TrainState:
 
 @dataclass
 class EpisodeBuffer:
-    """What one game has seen and done since its episode began; one entry per step."""
+    """What one game has seen and done since its episode began; one entry per step.
 
-    pixels: list[Tensor] = field(default_factory=list)  # indices of the non-zero pixels of x_t
-    values: list[Tensor] = field(default_factory=list)  # their values, -1.0 or 1.0
-    hs: list[Tensor] = field(default_factory=list)  # hidden activations h_t, (H,)
+    A step's input and hidden activations stay where the batched forward pass put them: row
+    `rows[t]` of that step's batch tensors, which the other games of the batch share. So a step
+    costs a few list appends; the episode's (T, D) inputs are put together once, at its end."""
+
+    pixels: list[Tensor] = field(default_factory=list)  # the batch's changed pixels, (k_t,)
+    inputs_at: list[Tensor] = field(default_factory=list)  # the batch's x on them, (N_t, k_t)
+    hidden_at: list[Tensor] = field(default_factory=list)  # the batch's hidden activations, (N_t, H)
+    rows: list[int] = field(default_factory=list)  # this game's row in those
     dlogps: list[float] = field(default_factory=list)  # y_t - p_t = d log pi(a_t | x_t) / d logit
     rewards: list[float] = field(default_factory=list)
 
     def inputs(self) -> Tensor:
         """The episode's inputs as a sparse (T, D) tensor (rows are time steps)."""
+        values = torch.cat([x[row] for x, row in zip(self.inputs_at, self.rows, strict=True)])
+        pixels = torch.cat(self.pixels)
         counts = torch.tensor([len(p) for p in self.pixels])
-        rows = torch.repeat_interleave(torch.arange(len(self.pixels)), counts)
-        indices = torch.stack([rows, torch.cat(self.pixels)])
+        steps = torch.repeat_interleave(torch.arange(len(self.pixels)), counts)
+        keep = values != 0  # a pixel that changed in another game of the batch only
+        indices = torch.stack([steps[keep], pixels[keep]])
         shape = (len(self.pixels), D)
-        values = torch.cat(self.values)
-        return torch.sparse_coo_tensor(indices, values, shape, check_invariants=True).coalesce()
+        return torch.sparse_coo_tensor(indices, values[keep], shape, check_invariants=True).coalesce()
+
+    def hidden(self) -> Tensor:
+        """The episode's hidden activations, (T, H)."""
+        return torch.stack([h[row] for h, row in zip(self.hidden_at, self.rows, strict=True)])
 
 
 def make_envs(num_envs: int, batch_envs: int, num_threads: int) -> AtariVectorEnv:
@@ -189,10 +204,13 @@ def make_envs(num_envs: int, batch_envs: int, num_threads: int) -> AtariVectorEn
 def prepro_batch(obs: np.ndarray) -> Tensor:
     """(N, 1, 210, 160, 3) uint8 observations -> (N, D) float32: `prepro` of every frame.
 
-    `prepro` slices rows, columns and channel of its argument. With the game axis moved to the
-    end, (210, 160, 3, N), one call does all N frames; its result is ordered pixel-major, (D, N)."""
-    frames_last = obs[:, 0].transpose(1, 2, 3, 0)
-    return prepro(frames_last).view(D, obs.shape[0]).T.contiguous()
+    The same crop (rows 35..194), every second row and column of channel 0, and the same rule
+    per pixel value (0 and the background values 144 and 109 become 0, the rest 1), done for all
+    N frames with one table lookup on the uint8 pixels: four times faster than `prepro` on the
+    frames stacked along a last axis. `benchmarks.bench_pong` and the tests check it equals
+    `prepro` frame by frame."""
+    pixels = obs[:, 0, 35:195:2, ::2, 0]  # (N, 80, 80), a view
+    return torch.from_numpy(np.take(PIXEL_VALUE, pixels).reshape(len(obs), D))
 
 
 def batched_policy_forward(w1_t: Tensor, w2: Tensor, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -215,16 +233,14 @@ def record_step(
     h: Tensor,
     dlogps: list[float],
 ) -> None:
-    """Append one step to the episode buffers of the games `ids` (x as pixel/value pairs)."""
-    nonzero = x_active.nonzero()
-    per_game = torch.bincount(nonzero[:, 0], minlength=len(ids)).tolist()
-    pixels = active[nonzero[:, 1]].split(per_game)
-    values = x_active[nonzero[:, 0], nonzero[:, 1]].split(per_game)
-    for j, (env_id, h_j) in enumerate(zip(ids, h.unbind(0), strict=True)):
+    """Append one step to the episode buffers of the games `ids` (row j is game ids[j]);
+    the batch tensors are kept, not copied."""
+    for j, env_id in enumerate(ids.tolist()):
         buf = buffers[env_id]
-        buf.pixels.append(pixels[j])
-        buf.values.append(values[j])
-        buf.hs.append(h_j)
+        buf.pixels.append(active)
+        buf.inputs_at.append(x_active)
+        buf.hidden_at.append(h)
+        buf.rows.append(j)
         buf.dlogps.append(dlogps[j])
 
 
@@ -299,7 +315,7 @@ def episode_gradient(model: dict[str, Tensor], buf: EpisodeBuffer, gamma: float)
     backpropagated with `policy_backward`."""
     returns = discount_rewards(torch.tensor(buf.rewards), gamma)
     advantages = (returns - returns.mean()) / (returns.std(correction=0) + 1e-8)
-    return policy_backward(model, buf.inputs(), torch.stack(buf.hs), torch.tensor(buf.dlogps) * advantages)
+    return policy_backward(model, buf.inputs(), buf.hidden(), torch.tensor(buf.dlogps) * advantages)
 
 
 def train(args: Args) -> TrainState:
