@@ -6,10 +6,16 @@ process) to `judge`, so every class converts to and from a plain dict.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from torch import Tensor
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict: lists copied, everything else (tensors) as it is.
+    (`dataclasses.asdict` deep-copies every tensor: most of the time of encoding a record.)"""
+    return {f.name: (list(v) if isinstance(v := getattr(obj, f.name), list) else v) for f in fields(obj)}
 
 
 @dataclass
@@ -30,7 +36,7 @@ class Recorded:
     value: Tensor | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Recorded:
@@ -49,7 +55,7 @@ class Mutation:
     total: int
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Mutation:
@@ -77,7 +83,7 @@ class Call:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _plain(self)
         data["outputs"] = {k: v.to_dict() for k, v in self.outputs.items()}
         data["mutations"] = [m.to_dict() for m in self.mutations]
         return data
