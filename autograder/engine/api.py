@@ -25,7 +25,7 @@ import torch
 
 from autograder.engine import wire
 from autograder.engine.cases import Case
-from autograder.engine.judge import judge
+from autograder.engine.judge import Memo, judge
 from autograder.engine.outcome import Outcome
 from autograder.engine.report import Report, earned_points
 from autograder.engine.runner import run_student
@@ -87,7 +87,7 @@ def judge_record(name: str, points: float, payload: Any, sources: list[str]) -> 
             for outcome in outcomes:
                 for call in (outcome.first, outcome.again):
                     call.autograd.extend(u for u in seen if u not in call.autograd)
-        report = judge(spec, cases, outcomes)
+        report = judge(spec, cases, outcomes, _judging_memo(name))
     return report.text(points=points), earned_points(report.fraction, points)
 
 
@@ -119,6 +119,13 @@ def _cached_cases(name: str, visible: bool) -> tuple[Case, ...]:
     with warnings.catch_warnings(), one_thread():
         warnings.simplefilter("ignore")
         return tuple(spec.visible() if visible else spec.hidden())
+
+
+@functools.cache
+def _judging_memo(name: str) -> Memo:
+    """Reference and bug-model values of the hidden cases of `name`, kept for the process:
+    a grading worker judges hundreds of records of the same stubs."""
+    return {}
 
 
 def cases_for(name: str, visible: bool) -> list[Case]:

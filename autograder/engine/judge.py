@@ -3,7 +3,7 @@ student code, and it reads nothing but the spec, the cases and the outcomes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from torch import Tensor
 
@@ -15,15 +15,23 @@ from autograder.engine.report import CaseResult, Report, score
 from autograder.engine.spec import Spec
 from autograder.engine.verdicts import CONTRACT, FAIL, NO_CREDIT, NOTE, Finding
 
+Memo = dict[tuple[str, int], Mapping[str, Tensor]]  # (case id, REFERENCE or bug model index) -> values
 
-def judge(spec: Spec, cases: list[Case], outcomes: list[Outcome]) -> Report:
-    """Findings for every case, the cross-case verdicts, and the score."""
+
+REFERENCE = -1  # memo key of a case's reference values; bug model i has key i
+
+
+def judge(spec: Spec, cases: list[Case], outcomes: list[Outcome], memo: Memo | None = None) -> Report:
+    """Findings for every case, the cross-case verdicts, and the score. `memo`: the reference
+    and bug-model values of these cases from earlier calls (they depend on the case alone),
+    filled as they are computed; judging never changes them."""
+    memo = {} if memo is None else memo
     by_id = {o.case_id: o for o in outcomes}
-    refs = {case.id: spec.reference(case) for case in cases}
+    refs = {case.id: _memoized(memo, case, REFERENCE, spec.reference) for case in cases}
     results: list[CaseResult] = []
     for case in cases:
         outcome = by_id[case.id]
-        bugs = _bug_values(spec, case)
+        bugs = _bug_values(spec, case, memo)
         first = judge_call(spec, case, refs[case.id], outcome.first, bugs)
         again = judge_call(spec, case, refs[case.id], outcome.again, bugs)
         findings = merge_calls(spec, case, refs[case.id], outcome, first, again)
@@ -244,13 +252,18 @@ def _at(finding: Finding, case_id: str) -> Finding:
     )
 
 
-def _bug_values(spec: Spec, case: Case) -> BugValues:
+def _bug_values(spec: Spec, case: Case, memo: Memo) -> BugValues:
     """Bug model outputs for one case, each computed at most once."""
-    cache: dict[int, Mapping[str, Tensor]] = {}
 
     def values(index: int) -> Mapping[str, Tensor]:
-        if index not in cache:
-            cache[index] = spec.bug_models[index].compute(case)
-        return cache[index]
+        return _memoized(memo, case, index, spec.bug_models[index].compute)
 
     return values
+
+
+def _memoized(
+    memo: Memo, case: Case, key: int, compute: Callable[[Case], Mapping[str, Tensor]]
+) -> Mapping[str, Tensor]:
+    if (case.id, key) not in memo:
+        memo[(case.id, key)] = compute(case)
+    return memo[(case.id, key)]

@@ -320,3 +320,19 @@ def test_case_counts() -> None:
         assert 2 <= len(visible) <= 4
         assert sum(c.kind == RANDOM for c in hidden) >= 10 and sum(c.kind == EDGE for c in hidden) >= 5
         assert all(isinstance(c, Case) for c in hidden)
+
+
+@pytest.mark.parametrize("module", MODULES[:6], ids=lambda m: m.STUB)
+def test_a_memo_shared_across_students_changes_no_report(module: Any) -> None:
+    """A grading worker keeps reference and bug-model values between students (api's
+    judging memo): every corpus implementation gets the report it gets with a fresh memo."""
+    spec = get_spec(module.STUB)
+    cases = cases_for(module.STUB, visible=False)
+    memo: dict = {}
+    for fn in [*module.CORRECT[:1], *(fn for fn, _ in module.BUGGY)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outcomes = run_student(spec, fn, cases)
+        alone = judge(spec, cases, outcomes).text(points=1.0)
+        assert judge(spec, cases, outcomes, memo).text(points=1.0) == alone, fn.__name__
+    assert any(key[1] == -1 for key in memo) and any(key[1] >= 0 for key in memo)
