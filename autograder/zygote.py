@@ -247,7 +247,8 @@ def serve(jobs: Path, limits: dict[str, int], idle_work: Iterator[object] | None
     buffer = b""
     while True:
         try:
-            ready, _, _ = select.select([stdin, wake_r, *listening], [], [], 0.0 if idle_work else 1.0)
+            timeout = 0.0 if idle_work is not None else 1.0
+            ready, _, _ = select.select([stdin, wake_r, *listening], [], [], timeout)
         except InterruptedError:
             ready = []
         if idle_work is not None and not ready:
