@@ -238,7 +238,7 @@ def autograde(
     bookkeeper = Bookkeeper(course, assignment, api)
     settings = course.config.CourseDirectory
     recorded = RecordedSource(settings.db_url, settings.course_id, assignment)
-    runner = make_runner(workers, dask)
+    runner = make_runner(workers, dask, course.config)
     results: dict[str, Result] = {}
     ran: dict[str, dict[str, str]] = {}  # student -> notebook -> text, for the bookkeeper
     started: dict[str, float] = {}

@@ -36,6 +36,7 @@ from nbformat.notebooknode import NotebookNode
 from traitlets.config import Config
 
 from autograder.course import Course, CourseError
+from autograder.pool import PooledKernelManager, close_shared_pool, share_zygote, use_zygote_at
 from autograder.preprocessors import (
     JUDGED,
     RECORDED_SOURCE,
@@ -179,14 +180,19 @@ class ReplayExecute(ResilientExecute):
 
 # -- where notebooks run ------------------------------------------------------------------
 class LocalRunner:
-    """`workers` notebooks at a time on this machine, in worker processes (each with its own
-    zygote), so that the Python work of running a notebook (messages, judging records) runs
-    beside the grading process, not in turns with it under one interpreter lock."""
+    """`workers` notebooks at a time on this machine, in worker processes, so that the Python
+    work of running a notebook (messages, judging records) runs beside the grading process,
+    not in turns with it under one interpreter lock. Their kernels all come from one zygote,
+    which this process starts at once, while it prepares the submissions (with `config`'s
+    limits; without a config, or without warm sandboxed kernels, each worker has its own)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, config: Config | None = None) -> None:
         self.workers = workers
+        address = shared_zygote_address(config) if config is not None else None
         context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=start_worker, initargs=(address,)
+        )
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         return self._pool.submit(fn, *args)
@@ -196,9 +202,26 @@ class LocalRunner:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        close_shared_pool()
 
     def describe(self) -> str:
         return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
+
+
+def start_worker(zygote_address: str | None) -> None:
+    """A local worker's start: the zygote to use, and the judging engine imported while
+    that zygote starts (else the worker's first notebook waits for `import torch`)."""
+    use_zygote_at(zygote_address)
+    if zygote_address is not None:
+        import autograder.engine  # noqa: F401
+
+
+def shared_zygote_address(config: Config) -> str | None:
+    """Start the zygote the workers will share, if the course grades in warm sandboxed
+    kernels; returns its address (None: each worker starts its own, if any)."""
+    if ResilientExecute(config=config).kernel_manager_class is not PooledKernelManager:
+        return None
+    return share_zygote(PooledKernelManager(config=config))
 
 
 class DaskRunner:
@@ -251,10 +274,12 @@ def cluster_from_file(path: Path) -> Any:
     return namespace["cluster"]()
 
 
-def make_runner(workers: int | None, dask: str | None) -> LocalRunner | DaskRunner:
+def make_runner(
+    workers: int | None, dask: str | None, config: Config | None = None
+) -> LocalRunner | DaskRunner:
     if dask:
         return DaskRunner(dask)
     count = workers or os.cpu_count() or 1
     if count < 1:
         raise CourseError(f"--workers must be at least 1 (got {workers})")
-    return LocalRunner(count)
+    return LocalRunner(count, config)

@@ -17,6 +17,7 @@ import json
 import multiprocessing.util
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,6 @@ from autograder.sandbox import SandboxedKernelManager, require_sandbox, sandbox_
 
 START_TIMEOUT_S = 120.0
 HARD_KILL_AFTER_S = 2.0
-UID_BASE = 61000  # one unprivileged uid per running kernel when grading as root
 THREADS_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -110,26 +110,43 @@ class ForkedKernel:
 
 
 class KernelPool:
-    """One zygote and the kernels it forked. Thread-safe; started on first use."""
+    """A zygote and the kernels it forked for this process. Thread-safe; started on first use.
 
-    def __init__(self, threads: int = 1, **limits: int) -> None:
+    A pool either starts its own zygote (optionally `shared`: other processes may then use
+    it, at `address`) or, given the `address` of another process's zygote, uses that one;
+    if that zygote is gone, or was started with other limits, it starts its own."""
+
+    def __init__(
+        self, threads: int = 1, address: str | None = None, shared: bool = False, **limits: int
+    ) -> None:
         self.threads = threads
         self.limits = limits
-        # Not under /tmp: each kernel mounts its own /tmp over that of the zygote.
-        base = "/var/tmp" if os.access("/var/tmp", os.W_OK) else None
-        self.jobs_root = Path(tempfile.mkdtemp(prefix="rlgrade-pool-", dir=base))
-        os.chmod(self.jobs_root, 0o755)
+        self.shared = shared
+        self.address = address  # of a zygote another process started; None once given up
+        self.jobs_root = Path(address).parent if address else self._new_root()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen | None = None  # our own zygote
+        self._connection: socket.socket | None = None  # to another process's zygote
         self._ready = False
         self._exits: dict[str, int] = {}
         self._started: set[str] = set()
-        self._free_uids: list[int] = []
-        self._uid_of: dict[str, int] = {}
-        self._next_uid = itertools.count(UID_BASE)
-        self._ids = itertools.count()
-        self.starts = 0  # zygotes started: 1 unless one died (a restart costs seconds)
+        self._mine: set[str] = set()  # reserved or running, not yet ended
+        self._reserved: dict[int, tuple[str, int | None]] = {}  # request ref -> (job, uid)
+        self._refs = itertools.count()
+        self.starts = 0  # zygotes this pool started: 1 unless one died (a restart costs seconds)
+        self.zygote_pid: int | None = None
+        self._hello_limits: dict[str, int] | None = None
+
+    @staticmethod
+    def _new_root() -> Path:
+        # Not under /tmp: each kernel mounts its own /tmp over that of the zygote.
+        base = "/var/tmp" if os.access("/var/tmp", os.W_OK) else None
+        remove_abandoned_pools(Path(base or tempfile.gettempdir()))
+        root = Path(tempfile.mkdtemp(prefix=POOL_PREFIX, dir=base))
+        os.chmod(root, 0o755)
+        (root / OWNER_FILE).write_text(process_identity(os.getpid()))
+        return root
 
     # -- zygote -------------------------------------------------------------------
     def _zygote_env(self) -> dict[str, str]:
@@ -140,15 +157,67 @@ class KernelPool:
             env["RLGRADE_SMALL_PAGES"] = "1"
         return env
 
-    def _ensure_zygote(self) -> subprocess.Popen:
-        """The running zygote (started, or started again after it died). Caller holds the lock."""
-        if self._process is not None and self._process.poll() is None:
-            return self._process
+    def _alive(self) -> bool:
+        if self._connection is not None:
+            return True
+        return self._process is not None and self._process.poll() is None
+
+    def _ensure_zygote(self) -> None:
+        """A zygote that answers (connected to, started, or started again after it died).
+        Caller holds the lock."""
+        if not self._alive() and self.address is not None:
+            try:
+                self._connect(self.address)
+                return
+            except (OSError, PoolError) as exc:
+                print(
+                    f"rlgrade: the shared kernel zygote is not usable ({exc}); starting one here",
+                    file=sys.stderr,
+                )
+                self.address = None
+                self.jobs_root = self._new_root()
+        if not self._alive():
+            self._launch()
+        self._wait_ready()
+
+    def _connect(self, address: str) -> None:
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(address)
+        self._connection, self._ready = connection, False
+        threading.Thread(
+            target=self._read_events, args=(connection.makefile("rb"), connection), daemon=True
+        ).start()
+        self._wait_ready()
+        if self._hello_limits != {**self.limits}:
+            self._drop_connection()
+            raise PoolError(
+                f"it runs with limits {self._hello_limits}, this grading run asks for {self.limits}"
+            )
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _launch(self) -> None:
+        """Start our own zygote, without waiting for it. Caller holds the lock."""
         require_sandbox()
         empty = self.jobs_root.parent / f"{self.jobs_root.name}-empty"
         empty.mkdir(exist_ok=True)
         inner = [sys.executable, "-m", "autograder.zygote", "--jobs", str(self.jobs_root)]
         inner += [f"--{k.replace('_', '-')}={v}" for k, v in self.limits.items()]
+        listener = None
+        if self.shared:
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            path = self.jobs_root / SOCKET_NAME
+            path.unlink(missing_ok=True)
+            old_mask = os.umask(0o177)  # only this user may connect
+            try:
+                listener.bind(str(path))
+            finally:
+                os.umask(old_mask)
+            listener.listen(64)
+            inner.append(f"--listen-fd={listener.fileno()}")
         cmd = sandbox_command(
             inner, self.jobs_root, empty, self._zygote_env(), self.limits["scratch_mb"], own_proc=False
         )
@@ -156,22 +225,43 @@ class KernelPool:
             caps = ["--cap-drop", "ALL"]
             caps += [arg for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL") for arg in ("--cap-add", cap)]
             cmd[1:1] = caps
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, cwd=self.jobs_root
-            )
+        try:
+            with open(self.log_path, "ab") as log:
+                self._process = subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    cwd=self.jobs_root,
+                    pass_fds=[listener.fileno()] if listener else [],
+                )
+        finally:
+            if listener is not None:  # the zygote's copy stays: with it gone, clients hear so
+                listener.close()
         self._ready = False
         self.starts += 1
-        threading.Thread(target=self._read_events, args=(self._process,), daemon=True).start()
+        assert self._process.stdout is not None
+        threading.Thread(target=self._read_events, args=(self._process.stdout, None), daemon=True).start()
+
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._ready:
-            if self._process.poll() is not None:
-                raise PoolError(
-                    f"the kernel zygote exited with status {self._process.returncode}: {self.log_tail()}"
-                )
+            if not self._alive():
+                if self._process is not None and self._process.poll() is not None:
+                    raise PoolError(
+                        f"the kernel zygote exited with status {self._process.returncode}: {self.log_tail()}"
+                    )
+                raise PoolError("the kernel zygote went away")
             if not self._changed.wait(timeout=max(0.0, deadline - time.monotonic())):
                 raise PoolError(f"the kernel zygote did not start within {START_TIMEOUT_S:.0f} s")
-        return self._process
+
+    def launch(self) -> str | None:
+        """Start our own zygote now, without waiting for it; returns the address other
+        processes reach it at (when `shared`)."""
+        with self._lock:
+            if not self._alive():
+                self._launch()
+        return str(self.jobs_root / SOCKET_NAME) if self.shared else None
 
     @property
     def log_path(self) -> Path:
@@ -184,49 +274,67 @@ class KernelPool:
         except OSError:
             return "(no log)"
 
-    def _read_events(self, process: subprocess.Popen) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
+    def _read_events(self, stream: Any, connection: socket.socket | None) -> None:
+        for line in stream:
             event = json.loads(line)
             with self._lock:
-                if event["event"] == "ready":
-                    self._ready = True
-                elif event["event"] == "exited":
+                kind = event["event"]
+                if kind in ("ready", "hello"):
+                    self._ready, self.zygote_pid = True, event["pid"]
+                    self._hello_limits = event.get("limits")
+                elif kind == "reserved":
+                    self._reserved[event["ref"]] = (event["job"], event["uid"])
+                elif kind == "exited":
                     self._exits[event["job"]] = int(event["status"])
-                    self._release_uid(event["job"])
-                elif event["event"] == "listening":
+                    self._mine.discard(event["job"])
+                elif kind == "listening":
                     self._started.add(event["job"])
                 self._changed.notify_all()
-        with self._lock:  # the zygote is gone, and with it every kernel it forked
-            for job in list(self._uid_of):
+        with self._lock:  # the zygote is gone, and with it every kernel it forked for us
+            for job in self._mine:
                 self._exits.setdefault(job, -9)
-                self._release_uid(job)
+            self._mine.clear()
+            if connection is not None and self._connection is connection:
+                self._connection = None
             self._changed.notify_all()
 
     def _send(self, request: dict) -> None:
-        process = self._ensure_zygote()
-        assert process.stdin is not None
-        process.stdin.write((json.dumps(request) + "\n").encode())
-        process.stdin.flush()
-
-    def _release_uid(self, job: str) -> None:
-        uid = self._uid_of.pop(job, None)
-        if uid is not None:
-            self._free_uids.append(uid)
+        data = (json.dumps(request) + "\n").encode()
+        if self._connection is not None:
+            self._connection.sendall(data)
+        else:
+            assert self._process is not None and self._process.stdin is not None
+            self._process.stdin.write(data)
+            self._process.stdin.flush()
 
     # -- jobs -----------------------------------------------------------------------
-    def new_job(self) -> tuple[str, Path, int]:
-        """A job id, its folder (to fill with conn/ and work/) and the uid it will run as."""
+    def new_job(self) -> tuple[str, Path, int | None]:
+        """A job (named by the zygote), its folder (to fill with conn/ and work/) and the uid
+        it will run as (None when not grading as root)."""
         with self._lock:
-            job = f"job{next(self._ids)}"
-            uid = self._free_uids.pop() if self._free_uids else next(self._next_uid)
-            self._uid_of[job] = uid
+            self._ensure_zygote()
+            ref = next(self._refs)
+            self._send({"op": "reserve", "ref": ref})
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while ref not in self._reserved:
+                if not self._alive() or not self._changed.wait(timeout=max(0.0, deadline - time.monotonic())):
+                    raise PoolError("the kernel zygote did not answer")
+            job, uid = self._reserved.pop(ref)
+            self._mine.add(job)
         return job, self.jobs_root / job, uid
+
+    def release(self, job: str) -> None:
+        """Give back a job that will not be started."""
+        with self._lock:
+            if job in self._mine and self._alive():
+                self._mine.discard(job)
+                self._send({"op": "release", "job": job})
 
     def start(self, job: str, env: dict[str, str]) -> ForkedKernel:
         with self._lock:
-            uid = self._uid_of.get(job)
-            self._send({"op": "start", "job": job, "uid": uid if os.geteuid() == 0 else None, "env": env})
+            if job not in self._mine or not self._alive():
+                raise PoolError(f"the kernel zygote that {job} was reserved from is gone")
+            self._send({"op": "start", "job": job, "env": env})
             deadline = time.monotonic() + START_TIMEOUT_S
             while job not in self._started and job not in self._exits:
                 if not self._changed.wait(timeout=max(0.0, deadline - time.monotonic())):
@@ -239,10 +347,10 @@ class KernelPool:
 
     def kill(self, job: str) -> None:
         """End the job's sandbox (all its processes) without waiting for it: the zygote
-        reports the end, and only then is the job's uid given to another job. A job still
+        reports the end, and only then gives the job's uid to another job. A job still
         there `HARD_KILL_AFTER_S` later is ended the hard way."""
         with self._lock:
-            if job in self._exits or self._process is None or self._process.poll() is not None:
+            if job in self._exits or not self._alive():
                 return
             self._send({"op": "kill", "job": job})
         timer = threading.Timer(HARD_KILL_AFTER_S, self._kill_hard, args=(job,))
@@ -251,11 +359,12 @@ class KernelPool:
 
     def _kill_hard(self, job: str) -> None:
         with self._lock:
-            if job not in self._exits and self._process is not None and self._process.poll() is None:
+            if job not in self._exits and self._alive():
                 self._send({"op": "kill", "job": job, "hard": True})
 
     def close(self) -> None:
         with self._lock:
+            self._drop_connection()  # the zygote ends whatever of ours still runs
             if self._process is not None:
                 if self._process.stdin:
                     self._process.stdin.close()  # the zygote kills its jobs and exits
@@ -264,17 +373,55 @@ class KernelPool:
                 except subprocess.TimeoutExpired:
                     self._process.kill()
                 self._process = None
-        shutil.rmtree(self.jobs_root, ignore_errors=True)
-        shutil.rmtree(self.jobs_root.parent / f"{self.jobs_root.name}-empty", ignore_errors=True)
-        self.log_path.unlink(missing_ok=True)
+        if self.address is None:  # the folders are ours
+            remove_pool_folder(self.jobs_root)
+
+
+POOL_PREFIX, OWNER_FILE, SOCKET_NAME = "rlgrade-pool-", "owner", "zygote.sock"
+
+
+def process_identity(pid: int) -> str:
+    """pid and start time: names one process for good (a pid alone is reused)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return f"{pid} {stat[stat.rindex(')') + 2 :].split()[19]}"
+
+
+def remove_pool_folder(root: Path) -> None:
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(root.parent / f"{root.name}-empty", ignore_errors=True)
+    root.with_name(f"{root.name}.log").unlink(missing_ok=True)
+
+
+def remove_abandoned_pools(base: Path) -> None:
+    """Remove the folders of pools whose grading process is gone without cleaning up
+    (killed with SIGKILL, or the machine lost power)."""
+    for root in base.glob(f"{POOL_PREFIX}*"):
+        if not root.is_dir() or root.name.endswith("-empty"):
+            continue
+        try:
+            owner = (root / OWNER_FILE).read_text()
+        except OSError:
+            continue  # being made right now, or not ours to judge
+        if owner and process_identity(int(owner.split()[0])) != owner:
+            remove_pool_folder(root)
 
 
 _POOL: KernelPool | None = None
 _POOL_LOCK = threading.Lock()
+_ZYGOTE_ADDRESS: str | None = None  # of the zygote this process's pool should use
 
 
-def shared_pool(manager: SandboxedKernelManager) -> KernelPool:
-    """The process's pool, made with the manager's limits on first use."""
+def limits_of(manager: SandboxedKernelManager) -> dict[str, int]:
+    names = ("memory_mb", "cpu_seconds", "processes", "file_mb", "scratch_mb")
+    return {name: getattr(manager, name) for name in names}
+
+
+def shared_pool(manager: SandboxedKernelManager, shared: bool = False) -> KernelPool:
+    """The process's pool, made with the manager's limits on first use (using the zygote
+    at `use_zygote_at`'s address, if one was given)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
@@ -282,14 +429,22 @@ def shared_pool(manager: SandboxedKernelManager) -> KernelPool:
             # multiprocessing worker (those skip atexit and run their Finalize hooks instead).
             atexit.register(close_shared_pool)
             multiprocessing.util.Finalize(None, close_shared_pool, exitpriority=10)
-            _POOL = KernelPool(
-                memory_mb=manager.memory_mb,
-                cpu_seconds=manager.cpu_seconds,
-                processes=manager.processes,
-                file_mb=manager.file_mb,
-                scratch_mb=manager.scratch_mb,
-            )
+            _POOL = KernelPool(address=_ZYGOTE_ADDRESS, shared=shared, **limits_of(manager))
         return _POOL
+
+
+def use_zygote_at(address: str | None) -> None:
+    """Make this process's pool use the zygote another process shares at `address`
+    (the initializer of local grading workers)."""
+    global _ZYGOTE_ADDRESS
+    _ZYGOTE_ADDRESS = address
+
+
+def share_zygote(manager: SandboxedKernelManager) -> str | None:
+    """Start this process's zygote now, in the background, open to other processes (the
+    grading process, for its workers: one zygote, started once, serves them all); returns
+    the address to give them."""
+    return shared_pool(manager, shared=True).launch()
 
 
 def close_shared_pool() -> None:
@@ -309,7 +464,13 @@ class PooledKernelManager(SandboxedKernelManager):
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         pool = shared_pool(self)
         self._job, runtime, uid = pool.new_job()
-        kernel_cmd, kw, env = await self._prepare_runtime(runtime, uid, **kw)
+        try:
+            kernel_cmd, kw, env = await self._prepare_runtime(
+                runtime, os.getuid() if uid is None else uid, **kw
+            )
+        except BaseException:
+            pool.release(self._job)
+            raise
         env.pop("JPY_PARENT_PID", None)  # the kernel is PID 1 of its own namespace
         env.update(pool._zygote_env())
         env.setdefault("MPLBACKEND", "Agg")

@@ -32,7 +32,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Integer, Unicode
 
 import autograder
-from autograder.engine.api import RECORD_ENV
+from autograder import RECORD_ENV
 
 PACKAGE_DIR = Path(autograder.__file__).resolve().parent
 WORKDIR = "/home/student/work"

@@ -4,11 +4,20 @@
         --file-mb F --scratch-mb T [--preload torch ...]
 
 It runs inside the bubblewrap sandbox of `autograder.sandbox` (no course files, no network)
-and speaks JSON lines: requests on stdin, events on stdout.
+and speaks JSON lines with its clients: the grading process that started it (requests on
+stdin, events on stdout) and, with --listen-fd, any process that connects to the Unix
+socket its owner made (the workers of a local grading run: one zygote serves them all).
 
-    {"op": "start", "job": "J", "uid": U, "env": {...}}  -> {"event": "listening", "job": "J"}
-    {"op": "kill", "job": "J"[, "hard": true]}            (ends the job's whole sandbox)
-                                                         -> {"event": "exited", "job": "J", "status": N}
+    (on connecting)                                -> {"event": "hello", "pid": P, "limits": {...}}
+    {"op": "reserve", "ref": R}                    -> {"event": "reserved", "ref": R, "job": "J", "uid": U}
+    {"op": "start", "job": "J", "env": {...}}       -> {"event": "listening", "job": "J"}
+    {"op": "kill", "job": "J"[, "hard": true]}      (ends the job's whole sandbox)
+                                                   -> {"event": "exited", "job": "J", "status": N}
+    {"op": "release", "job": "J"}                  (a reserved job that will not start)
+
+A client sees and ends only its own jobs. The zygote names the jobs and hands out the uids
+(one per job, reused only once the job has ended), so clients never collide. A client that
+goes away takes its jobs with it; the owner going away ends the zygote and every job.
 
 For each job a fresh process is forked; before it runs any student code it isolates itself
 from the zygote and from every other job (`isolate`):
@@ -35,8 +44,10 @@ import os
 import select
 import shutil
 import signal
+import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import count
 from pathlib import Path
 
 from autograder.confine import set_limits
@@ -75,6 +86,7 @@ PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 
 SYS_CAPSET = 126  # x86_64
 LAST_CAP = 63
 MADV_COLLAPSE, HUGE_PAGE = 25, 2 << 20  # Linux 6.1+; 2 MiB pages on x86_64
+UID_BASE = 61000  # one unprivileged uid per running job when the zygote runs as root
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -206,9 +218,12 @@ def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> Non
         os._exit(0)
 
 
-def start_job(request: dict, jobs: Path, limits: dict[str, int]) -> tuple[int, int]:
+def start_job(
+    job: str, uid: int | None, env: dict[str, str], jobs: Path, limits: dict[str, int], private: list[int]
+) -> tuple[int, int]:
     """Fork the job's process; returns its pid (in the zygote) and the read end of the pipe
-    on which the kernel says it listens."""
+    on which the kernel says it listens. `private`: the zygote's own descriptors (its
+    clients' sockets, other jobs' pipes), closed in the job before anything else."""
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid:
@@ -216,39 +231,150 @@ def start_job(request: dict, jobs: Path, limits: dict[str, int]) -> tuple[int, i
         return pid, ready_r
     try:
         os.close(ready_r)
+        for fd in private:
+            os.close(fd)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        isolate(jobs, request["job"], request.get("uid"), limits)
-        run_kernel(str(jobs / request["job"] / "conn" / "kernel.json"), request.get("env", {}), ready_w)
+        isolate(jobs, job, uid, limits)
+        run_kernel(str(jobs / job / "conn" / "kernel.json"), env, ready_w)
     except BaseException as exc:  # noqa: BLE001 - report and leave; never return into the zygote loop
         try:
-            os.write(2, f"rlgrade zygote: job {request.get('job')} failed to start: {exc}\n".encode())
+            os.write(2, f"rlgrade zygote: job {job} failed to start: {exc}\n".encode())
         finally:
             os._exit(70)
     os._exit(0)
 
 
-def emit(event: dict) -> None:
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
+class Client:
+    """A process that asks the zygote for jobs: its owner (stdin/stdout) or a connection."""
+
+    def __init__(self, fd: int, send: Callable[[bytes], object]) -> None:
+        self.fd, self.send, self.buffer = fd, send, b""
+        self.jobs: set[str] = set()  # reserved or running, not yet reported ended
+
+    def emit(self, event: dict) -> None:
+        try:
+            self.send((json.dumps(event) + "\n").encode())
+        except OSError:  # gone: noticed when its socket reads as closed
+            pass
 
 
-def serve(jobs: Path, limits: dict[str, int], idle_work: Iterator[object] | None = None) -> None:
+class Jobs:
+    """The jobs of all clients: names, uids, processes; the zygote's side of the protocol."""
+
+    def __init__(self, root: Path, limits: dict[str, int]) -> None:
+        self.root, self.limits = root, limits
+        self.names = (f"job{n}" for n in count())
+        self.uids = count(UID_BASE)
+        self.free_uids: list[int] = []
+        self.uid_of: dict[str, int | None] = {}
+        self.owner_of: dict[str, Client] = {}
+        self.pid_of: dict[str, int] = {}
+        self.job_of: dict[int, str] = {}  # pid -> job
+        self.listening: dict[int, str] = {}  # read end of a job's pipe -> job
+
+    def handle(self, client: Client, request: dict, private: list[int]) -> None:
+        """One request of `client`; `private`: the descriptors a new job must close."""
+        op, job = request.get("op"), request.get("job")
+        if op == "reserve":
+            job = next(self.names)
+            uid = (self.free_uids.pop() if self.free_uids else next(self.uids)) if os.geteuid() == 0 else None
+            self.uid_of[job], self.owner_of[job] = uid, client
+            client.jobs.add(job)
+            client.emit({"event": "reserved", "ref": request.get("ref"), "job": job, "uid": uid})
+        elif job not in client.jobs:
+            return  # not this client's job (or ended already): nothing to do
+        elif op == "start" and job not in self.pid_of:
+            pid, pipe = start_job(
+                job,
+                self.uid_of[job],
+                request.get("env", {}),
+                self.root,
+                self.limits,
+                [*private, *self.listening],
+            )
+            self.pid_of[job], self.job_of[pid], self.listening[pipe] = pid, job, job
+        elif op == "kill" and job in self.pid_of:
+            self.signal(job, signal.SIGKILL if request.get("hard") else signal.SIGTERM)
+        elif op == "release" and job not in self.pid_of:
+            self.forget(job)
+
+    def signal(self, job: str, sig: int) -> None:
+        try:
+            os.kill(self.pid_of[job], sig)
+        except OSError as exc:  # gone already; anything else is logged, never fatal
+            if not isinstance(exc, ProcessLookupError):
+                os.write(2, f"rlgrade zygote: cannot stop {job}: {exc}\n".encode())
+
+    def forget(self, job: str) -> None:
+        uid = self.uid_of.pop(job, None)
+        if uid is not None:
+            self.free_uids.append(uid)
+        client = self.owner_of.pop(job, None)
+        if client is not None:
+            client.jobs.discard(job)
+
+    def drop(self, client: Client) -> None:
+        """A client went away: end its running jobs, free its reserved ones."""
+        for job in list(client.jobs):
+            if job in self.pid_of:
+                self.signal(job, signal.SIGKILL)
+            else:
+                self.forget(job)
+
+    def started(self, pipe: int) -> None:
+        os.read(pipe, 1)
+        os.close(pipe)
+        job = self.listening.pop(pipe)
+        if job in self.owner_of:
+            self.owner_of[job].emit({"event": "listening", "job": job})
+
+    def reap(self) -> None:
+        while self.job_of:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            job = self.job_of.pop(pid, None)
+            if job is None:
+                continue
+            self.pid_of.pop(job, None)
+            for fd in [fd for fd, j in self.listening.items() if j == job]:
+                os.close(self.listening.pop(fd))
+            client = self.owner_of.get(job)
+            self.forget(job)  # the uid is free only now that nothing of the job is left
+            if client is not None:
+                client.emit({"event": "exited", "job": job, "status": os.waitstatus_to_exitcode(status)})
+
+
+def serve(
+    jobs: Path,
+    limits: dict[str, int],
+    idle_work: Iterator[object] | None = None,
+    listener: socket.socket | None = None,
+) -> None:
     """The request loop; SIGCHLD wakes it up (through a pipe) to report ended jobs at once.
-    `idle_work` advances one step whenever no request is waiting, until it is exhausted."""
-    running: dict[int, str] = {}
-    by_job: dict[str, int] = {}
-    listening: dict[int, str] = {}  # read end of a job's pipe -> job
+    `idle_work` advances one step whenever no request is waiting, until it is exhausted.
+    `listener`: a listening Unix socket whose connections are clients too."""
+    state = Jobs(jobs, limits)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    stdin = sys.stdin.fileno()
-    buffer = b""
+    stdout = sys.stdout.fileno()
+    owner = Client(sys.stdin.fileno(), lambda data: os.write(stdout, data))
+    clients: dict[int, Client] = {owner.fd: owner}
+    hello = {"event": "hello", "pid": os.getpid(), "limits": limits}
+    connections: dict[int, socket.socket] = {}
+
+    def own_fds() -> list[int]:
+        """What a job must not inherit (stdin and stdout it replaces itself)."""
+        return [wake_r, wake_w, *connections, *([listener.fileno()] if listener else [])]
+
     while True:
         try:
             timeout = 0.0 if idle_work is not None else 1.0
-            ready, _, _ = select.select([stdin, wake_r, *listening], [], [], timeout)
+            listening = [listener.fileno()] if listener else []
+            ready, _, _ = select.select([wake_r, *clients, *listening, *state.listening], [], [], timeout)
         except InterruptedError:
             ready = []
         if idle_work is not None and not ready:
@@ -257,41 +383,29 @@ def serve(jobs: Path, limits: dict[str, int], idle_work: Iterator[object] | None
         for fd in ready:
             if fd == wake_r:
                 os.read(wake_r, 4096)
-            elif fd in listening:
-                os.read(fd, 1)
-                os.close(fd)
-                emit({"event": "listening", "job": listening.pop(fd)})
-        if stdin in ready:
-            chunk = os.read(stdin, 65536)
-            if not chunk:  # the grader is gone: take every job down with us
-                for pid in running:
-                    os.kill(pid, signal.SIGKILL)
-                return
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                request = json.loads(line)
-                if request["op"] == "start":
-                    pid, pipe = start_job(request, jobs, limits)
-                    job = request["job"]
-                    running[pid], by_job[job], listening[pipe] = job, pid, job
-                elif request["op"] == "kill" and request["job"] in by_job:
-                    try:
-                        sig = signal.SIGKILL if request.get("hard") else signal.SIGTERM
-                        os.kill(by_job[request["job"]], sig)
-                    except OSError as exc:  # gone already; anything else is logged, never fatal
-                        if not isinstance(exc, ProcessLookupError):
-                            os.write(2, f"rlgrade zygote: cannot stop {request['job']}: {exc}\n".encode())
-        while running:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                break
-            job = running.pop(pid, None)
-            if job is not None:
-                by_job.pop(job, None)
-                for fd in [fd for fd, j in listening.items() if j == job]:
-                    os.close(listening.pop(fd))
-                emit({"event": "exited", "job": job, "status": os.waitstatus_to_exitcode(status)})
+            elif fd in state.listening:
+                state.started(fd)
+            elif listener is not None and fd == listener.fileno():
+                connection, _ = listener.accept()
+                connections[connection.fileno()] = connection
+                client = clients[connection.fileno()] = Client(connection.fileno(), connection.sendall)
+                client.emit(hello)
+            elif fd in clients:
+                client = clients[fd]
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    if client is owner:  # the grader is gone: take every job down with us
+                        for pid in state.job_of:
+                            os.kill(pid, signal.SIGKILL)
+                        return
+                    state.drop(clients.pop(fd))
+                    connections.pop(fd).close()
+                    continue
+                client.buffer += chunk
+                while b"\n" in client.buffer:
+                    line, client.buffer = client.buffer.split(b"\n", 1)
+                    state.handle(client, json.loads(line), own_fds())
+        state.reap()
 
 
 def warm_up() -> None:
@@ -358,8 +472,11 @@ def main(argv: list[str] | None = None) -> None:
     for flag in ("--memory-mb", "--cpu-seconds", "--processes", "--file-mb", "--scratch-mb"):
         p.add_argument(flag, type=int, required=True)
     p.add_argument("--preload", nargs="*", default=list(PRELOAD))
+    p.add_argument("--listen-fd", type=int, default=None, help="a listening Unix socket for more clients")
     opts = p.parse_args(argv)
     limits = {k: getattr(opts, k) for k in ("memory_mb", "cpu_seconds", "processes", "file_mb", "scratch_mb")}
+    if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+        del sys.modules["rfc3987_syntax"]  # kernels import what a student's Python imports (see autograder)
     for module in opts.preload:
         try:
             importlib.import_module(module)
@@ -374,8 +491,10 @@ def main(argv: list[str] | None = None) -> None:
     # page by page) the whole inherited heap.
     gc.collect()
     gc.freeze()
-    emit({"event": "ready", "pid": os.getpid()})
-    serve(opts.jobs, limits, None if os.environ.get("RLGRADE_SMALL_PAGES") else huge_pages())
+    os.write(sys.stdout.fileno(), (json.dumps({"event": "ready", "pid": os.getpid()}) + "\n").encode())
+    listener = None if opts.listen_fd is None else socket.socket(fileno=opts.listen_fd)
+    serve(opts.jobs, limits, None if os.environ.get("RLGRADE_SMALL_PAGES") else huge_pages(), listener)
+    os._exit(0)  # nothing to flush or save; tearing down torch & co. would only delay the grader
 
 
 if __name__ == "__main__":

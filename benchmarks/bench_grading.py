@@ -28,8 +28,10 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # imported where used, after autograder (which makes nbformat's import cheap)
+    import nbformat
 
 REPO = Path(__file__).resolve().parents[1]
 KINDS = ("ada", "ada", "ada", "ada", "ben", "ben", "fay", "fay", "snoop", "hostile")
@@ -67,6 +69,8 @@ def make_course(root: Path, assignment: str, notebook: str, plain: bool, timeout
 
 def submission(kind: str, index: int, assignment: str, notebook: str) -> nbformat.NotebookNode:
     """The notebook of one submission of the given kind."""
+    import nbformat
+
     base = {"snoop": "ada", "hostile": "ben"}.get(kind, kind)
     nb = nbformat.read(str(REPO / "demo" / "submitted" / base / assignment / f"{notebook}.ipynb"), 4)
     first_test = next(
@@ -87,6 +91,8 @@ def label(kind: str, index: int) -> str:
 
 def submit_all(root: Path, count: int, assignment: str, notebook: str) -> dict[str, str]:
     """Writes submitted/<student>/bench/; returns student -> kind."""
+    import nbformat
+
     kinds: dict[str, str] = {}
     for i in range(count):
         kind = KINDS[i % len(KINDS)]

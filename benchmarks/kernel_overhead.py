@@ -21,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-
 from benchmarks.bench_grading import make_course
 from benchmarks.grading_cpu import read_process
 
@@ -90,6 +88,8 @@ def main() -> None:
     parser.add_argument("--kernels", type=int, default=40, help="notebooks per measurement")
     parser.add_argument("--rounds", type=int, default=2)
     opts = parser.parse_args()
+    import nbformat  # after autograder, which makes its import cheap
+
     from autograder.cli import main as rlgrade
     from autograder.course import Course
 

@@ -4,9 +4,11 @@ cluster grades the same; the gradebook gets each grade exactly once."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -181,3 +183,107 @@ def test_the_zygote_moves_its_memory_onto_huge_pages() -> None:
     moved_mb, huge_kb = map(int, out.stdout.split())
     assert moved_mb >= 64, f"only {moved_mb} MiB asked to move: {out.stderr[-500:]}"
     assert huge_kb >= 64 * 1024, f"only {huge_kb} KiB on huge pages after moving {moved_mb} MiB"
+
+
+def zygote_of_this_worker(nb_json: str, config: object) -> tuple[int | None, int, str]:
+    """Run in a local worker: grade one notebook; which zygote forked its kernel, how many
+    zygotes this worker started itself, and the notebook."""
+    from autograder import pool
+    from autograder.parallel import run_notebook
+
+    text = run_notebook(nb_json, {}, config)["notebook"]  # type: ignore[arg-type]
+    assert pool._POOL is not None
+    return pool._POOL.zygote_pid, pool._POOL.starts, text
+
+
+def test_local_workers_share_the_one_zygote_the_grader_started(graded: dict[str, Course]) -> None:
+    """A zygote costs seconds of CPU to start (torch & co.): the grading process starts one
+    at once, and every worker forks its kernels from it instead of starting its own."""
+    from autograder import pool
+    from autograder.parallel import LocalRunner, sanitized
+
+    course = graded["serial"]
+    path = course.prepared / "right" / "gate" / "relu.ipynb"
+    nb_json = nbformat.writes(sanitized(course, "gate", "right", path))
+    runner = LocalRunner(2, course.config)
+    try:
+        assert pool._POOL is not None and pool._POOL.shared
+        futures = [runner.submit(zygote_of_this_worker, nb_json, course.config) for _ in range(4)]
+        seen = [future.result(timeout=300) for future in futures]
+        owner_pid = pool._POOL.zygote_pid
+    finally:
+        runner.close()
+    assert pool._POOL is None, "the grader's zygote outlived the run"
+    assert {zygote for zygote, _, _ in seen} == {owner_pid}
+    assert [starts for _, starts, _ in seen] == [0, 0, 0, 0], "a worker started a zygote of its own"
+    assert all("1 / 1 points" in text for _, _, text in seen)
+
+
+def test_a_client_of_a_shared_zygote_can_end_only_its_own_kernels(graded: dict[str, Course]) -> None:
+    """Workers share the zygote: one must never end (or get the uid of) another's kernel."""
+    from jupyter_core.utils import run_sync
+
+    from autograder import pool
+
+    config = graded["serial"].config
+    limits = pool.limits_of(pool.PooledKernelManager(config=config))
+    owner = pool.KernelPool(shared=True, **limits)
+    address = owner.launch()
+    assert address is not None
+    alice, mallory = (pool.KernelPool(address=address, **limits) for _ in range(2))
+    saved = pool._POOL
+    try:
+        pool._POOL = alice
+        manager = pool.PooledKernelManager(config=config)
+        run_sync(manager.start_kernel)()
+        job = manager._job
+        pool._POOL = mallory
+        mallory_job, _, mallory_uid = mallory.new_job()
+        assert mallory_job != job
+        if mallory_uid is not None:  # grading as root: every job has a uid of its own
+            assert mallory_uid != (alice.jobs_root / job / "conn").stat().st_uid
+        mallory._mine.add(job)  # pretend, then try to end alice's kernel
+        mallory.kill(job)
+        mallory._kill_hard(job)
+        time.sleep(1.0)
+        assert alice.exit_status(job) is None, "one client ended another client's kernel"
+        alice.kill(job)
+        deadline = time.monotonic() + 10
+        while alice.exit_status(job) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alice.exit_status(job) is not None, "the owner of a kernel could not end it"
+        assert owner.starts == 1 and alice.starts == 0 and mallory.starts == 0
+    finally:
+        pool._POOL = saved
+        for each in (alice, mallory, owner):
+            each.close()
+
+
+def test_the_grading_side_imports_neither_torch_nor_the_iri_parser() -> None:
+    """The grading process judges nothing itself, so it has no use for torch (3 s to import);
+    nbformat's jsonschema would build rfc3987_syntax's parsers (2 s) for a format no
+    notebook uses. Both would be paid once per grading run and per worker."""
+    script = (
+        "import sys\n"
+        "import autograder.cli, autograder.grading, autograder.parallel, autograder.bookkeeping\n"
+        "import nbformat, jsonschema\n"
+        "print('torch' in sys.modules, sys.modules.get('rfc3987_syntax', 'absent'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "None"], out.stdout + out.stderr[-500:]
+
+
+def test_folders_of_pools_whose_grader_died_are_removed(tmp_path: Path) -> None:
+    from autograder import pool
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    folders = {name: tmp_path / f"{pool.POOL_PREFIX}{name}" for name in ("dead", "alive", "unknown")}
+    for folder in folders.values():
+        (folder / "job0" / "conn").mkdir(parents=True)
+        folder.with_name(f"{folder.name}-empty").mkdir()
+    (folders["dead"] / pool.OWNER_FILE).write_text(f"{ended.pid} 12345")
+    (folders["alive"] / pool.OWNER_FILE).write_text(pool.process_identity(os.getpid()))
+    pool.remove_abandoned_pools(tmp_path)
+    assert not folders["dead"].exists() and not (tmp_path / f"{folders['dead'].name}-empty").exists()
+    assert folders["alive"].is_dir() and folders["unknown"].is_dir()

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from autograder import RECORD_ENV
 from autograder.engine import wire
 from autograder.engine.cases import Case
 from autograder.engine.judge import Memo, judge
@@ -32,8 +33,6 @@ from autograder.engine.runner import run_student
 from autograder.engine.spec import Spec
 from autograder.engine.specs import get_spec
 from autograder.engine.static import autograd_uses
-
-RECORD_ENV = "RLGRADE_RECORD"
 
 
 def check(name: str, fn: Callable[..., Any]) -> None:
