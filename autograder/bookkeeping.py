@@ -67,6 +67,7 @@ class Recorded:
     max_score: float
     failed_checks: list[str] = field(default_factory=list)
     kept_manual: list[str] = field(default_factory=list)  # TA scores the autograder now disagrees with
+    notebooks: dict[str, nbformat.NotebookNode] = field(default_factory=dict)  # as written, by file name
 
 
 class Bookkeeper:
@@ -139,17 +140,21 @@ class Bookkeeper:
         self._copy([f for f in shipped if os.path.relpath(f, source) not in self.keep_own], source, dest)
 
         kept: list[str] = []
+        written: dict[str, nbformat.NotebookNode] = {}
         dest.mkdir(parents=True, exist_ok=True)
         for name in self.notebooks:
             text = ran[name]
             (dest / f"{name}.ipynb").write_text(text, encoding="utf-8")
             # written (and validated) by nbformat in the worker: parse it, no second validation
-            kept += self._save_grades(student, name, nbformat.v4.reads(text))
+            written[f"{name}.ipynb"] = nbformat.v4.reads(text)
+            kept += self._save_grades(student, name, written[f"{name}.ipynb"])
             self._late_penalty(student, name, submission)
         for folder, _, files in os.walk(dest):
             for filename in files:
                 os.chmod(os.path.join(folder, filename), self.permissions)
-        return self.scores(student, kept)
+        recorded = self.scores(student, kept)
+        recorded.notebooks = written
+        return recorded
 
     @staticmethod
     def _copy(files: list[str], root: Path, dest: Path) -> None:

@@ -71,20 +71,26 @@ def read_scores(course: Course, assignment: str, result: Result) -> None:
         result.failed_checks = failed_checks(submission)
 
 
-def execution_problems(course: Course, assignment: str, student: str) -> list[str]:
-    """Notes for cells that timed out, and for notebooks whose kernel died part-way."""
+def execution_problems(
+    course: Course, assignment: str, student: str, graded: dict[str, Any] | None = None
+) -> list[str]:
+    """Notes for cells that timed out, and for notebooks whose kernel died part-way.
+    `graded`: the autograded notebooks by file name, when at hand (else read from disk)."""
     from autograder import notebooks
 
+    if graded is None:
+        paths = (course.autograded / student / assignment).glob("*.ipynb")
+        graded = {path.name: notebooks.read(path) for path in paths}
     notes = []
-    for path in sorted((course.autograded / student / assignment).glob("*.ipynb")):
-        for cell in notebooks.read(path).cells:
+    for filename, nb in sorted(graded.items()):
+        for cell in nb.cells:
             where = notebooks.grade_id(cell) or "a code cell"
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             if any(o.get("ename") == "CellTimeoutError" for o in errors):
-                notes.append(f"{path.name}: {where} ran past the time limit and scored 0")
+                notes.append(f"{filename}: {where} ran past the time limit and scored 0")
             if any(o.get("ename") == "KernelDied" and "while running" in o.get("evalue", "") for o in errors):
                 notes.append(
-                    f"{path.name}: the kernel died in {where} (os._exit, a crash or out of memory); "
+                    f"{filename}: the kernel died in {where} (os._exit, a crash or out of memory); "
                     "the cells after it were not run and scored 0"
                 )
                 break
@@ -157,7 +163,7 @@ def finish(
             result.score, result.max_score = recorded.score, recorded.max_score
             result.failed_checks = recorded.failed_checks
             result.problems.extend(recorded.kept_manual)
-            result.problems.extend(execution_problems(course, assignment, student))
+            result.problems.extend(execution_problems(course, assignment, student, recorded.notebooks))
             (course.autograded / student / assignment / COMPLETE).write_text("graded\n")
             return result
     before = manual_scores(course, assignment, student)

@@ -189,7 +189,10 @@ class LocalRunner:
     def __init__(self, workers: int, config: Config | None = None) -> None:
         self.workers = workers
         address = shared_zygote_address(config) if config is not None else None
-        context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+        # Workers are forked from multiprocessing's fork server, a fresh single-threaded Python
+        # that imports what they need (torch included, for judging) once, not once per worker.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(WORKER_IMPORTS))
         self._pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=context, initializer=start_worker, initargs=(address,)
         )
@@ -208,12 +211,12 @@ class LocalRunner:
         return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
 
 
+WORKER_IMPORTS = ("autograder.parallel", "autograder.engine")
+
+
 def start_worker(zygote_address: str | None) -> None:
-    """A local worker's start: the zygote to use, and the judging engine imported while
-    that zygote starts (else the worker's first notebook waits for `import torch`)."""
+    """A local worker's start: the zygote its kernels come from."""
     use_zygote_at(zygote_address)
-    if zygote_address is not None:
-        import autograder.engine  # noqa: F401
 
 
 def shared_zygote_address(config: Config) -> str | None:
