@@ -185,15 +185,15 @@ def test_the_zygote_moves_its_memory_onto_huge_pages() -> None:
     assert huge_kb >= 64 * 1024, f"only {huge_kb} KiB on huge pages after moving {moved_mb} MiB"
 
 
-def zygote_of_this_worker(nb_json: str, config: object) -> tuple[int | None, int, str]:
-    """Run in a local worker: grade one notebook; which zygote forked its kernel, how many
-    zygotes this worker started itself, and the notebook."""
+def zygote_of_this_worker(nb_json: str, config: object) -> tuple[str, int, str]:
+    """Run in a local worker: grade one notebook; the folder of the zygote that forked its
+    kernel, how many zygotes this worker started itself, and the notebook."""
     from autograder import pool
     from autograder.parallel import run_notebook
 
     text = run_notebook(nb_json, {}, config)["notebook"]  # type: ignore[arg-type]
     assert pool._POOL is not None
-    return pool._POOL.zygote_pid, pool._POOL.starts, text
+    return str(pool._POOL.jobs_root), pool._POOL.starts, text
 
 
 def test_local_workers_share_the_one_zygote_the_grader_started(graded: dict[str, Course]) -> None:
@@ -210,11 +210,11 @@ def test_local_workers_share_the_one_zygote_the_grader_started(graded: dict[str,
         assert pool._POOL is not None and pool._POOL.shared
         futures = [runner.submit(zygote_of_this_worker, nb_json, course.config) for _ in range(4)]
         seen = [future.result(timeout=300) for future in futures]
-        owner_pid = pool._POOL.zygote_pid
+        owner_root = str(pool._POOL.jobs_root)
     finally:
         runner.close()
     assert pool._POOL is None, "the grader's zygote outlived the run"
-    assert {zygote for zygote, _, _ in seen} == {owner_pid}
+    assert {zygote for zygote, _, _ in seen} == {owner_root}
     assert [starts for _, starts, _ in seen] == [0, 0, 0, 0], "a worker started a zygote of its own"
     assert all("1 / 1 points" in text for _, _, text in seen)
 
