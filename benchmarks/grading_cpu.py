@@ -2,10 +2,11 @@
 
 Builds the batch of `benchmarks.bench_grading` (one real lesson notebook, N submissions of
 every kind), grades it with our command only, and prints the CPU seconds per submission of
-the grading process, its worker processes, the zygotes (their own start-up and forks) and
-the kernels (everything the zygotes' children used), next to the whole machine's busy and
-idle time from /proc/stat over the same run. A sampler thread reads /proc every 0.1 s; a
-zygote's children are counted when it reaps them (cutime), so no kernel is missed.
+the grading process, its worker processes (and the fork server they come from), the
+zygotes (their own start-up and forks) and the kernels (everything the zygotes' children
+used), next to the whole machine's busy and idle time from /proc/stat over the same run.
+A sampler thread reads /proc every 0.1 s; a zygote's children are counted when it reaps
+them (cutime), so no kernel is missed.
 
     .venv/bin/python -m benchmarks.grading_cpu --submissions 60
 
@@ -113,7 +114,15 @@ def main() -> None:
     me = os.getpid()
     grading = (mine_after.user + mine_after.system) - (mine_before.user + mine_before.system)
     seen = sampler.seen
-    workers = [s for s in seen.values() if s.parent == me and "multiprocessing" in s.command]
+
+    def descends_from_me(entry: Seen) -> bool:
+        hops = 0
+        while entry.parent != me and entry.parent in seen and hops < 16:
+            entry, hops = seen[entry.parent], hops + 1
+        return entry.parent == me
+
+    # the fork server and the workers forked from it (all run multiprocessing's command line)
+    workers = [s for s in seen.values() if "multiprocessing" in s.command and descends_from_me(s)]
     zygotes = [
         s
         for s in seen.values()
@@ -123,7 +132,7 @@ def main() -> None:
     ]
     rows = [
         ("grading process", grading),
-        (f"worker processes ({len(workers)})", sum(s.own for s in workers)),
+        (f"workers and fork server ({len(workers)})", sum(s.own for s in workers)),
         (f"zygotes, own ({len(zygotes)})", sum(s.own for s in zygotes)),
         ("kernels (the zygotes' children)", sum(s.children for s in zygotes)),
     ]
