@@ -196,6 +196,10 @@ class KernelPool:
 
     def _drop_connection(self) -> None:
         if self._connection is not None:
+            try:  # at once, also for the events reader still holding a file of the socket
+                self._connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._connection.close()
             self._connection = None
 
