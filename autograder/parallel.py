@@ -194,7 +194,7 @@ class LocalRunner:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(WORKER_IMPORTS))
         self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=start_worker, initargs=(address,)
+            max_workers=workers, mp_context=context, initializer=use_zygote_at, initargs=(address,)
         )
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
@@ -212,11 +212,6 @@ class LocalRunner:
 
 
 WORKER_IMPORTS = ("autograder.parallel", "autograder.engine")
-
-
-def start_worker(zygote_address: str | None) -> None:
-    """A local worker's start: the zygote its kernels come from."""
-    use_zygote_at(zygote_address)
 
 
 def shared_zygote_address(config: Config) -> str | None:

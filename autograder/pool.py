@@ -135,7 +135,6 @@ class KernelPool:
         self._reserved: dict[int, tuple[str, int | None]] = {}  # request ref -> (job, uid)
         self._refs = itertools.count()
         self.starts = 0  # zygotes this pool started: 1 unless one died (a restart costs seconds)
-        self.zygote_pid: int | None = None
         self._hello_limits: dict[str, int] | None = None
 
     @staticmethod
@@ -188,7 +187,7 @@ class KernelPool:
             target=self._read_events, args=(connection.makefile("rb"), connection), daemon=True
         ).start()
         self._wait_ready()
-        if self._hello_limits != {**self.limits}:
+        if self._hello_limits != self.limits:
             self._drop_connection()
             raise PoolError(
                 f"it runs with limits {self._hello_limits}, this grading run asks for {self.limits}"
@@ -284,7 +283,7 @@ class KernelPool:
             with self._lock:
                 kind = event["event"]
                 if kind in ("ready", "hello"):
-                    self._ready, self.zygote_pid = True, event["pid"]
+                    self._ready = True
                     self._hello_limits = event.get("limits")
                 elif kind == "reserved":
                     self._reserved[event["ref"]] = (event["job"], event["uid"])
