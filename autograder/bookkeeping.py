@@ -87,13 +87,19 @@ class Bookkeeper:
         self.ignore = list(api.coursedir.ignore)
         settings = course.config.CourseDirectory
         self.gradebook = Gradebook(settings.db_url, settings.course_id)
+        # A commit leaves what was loaded in place: the assignment's notebooks and cells,
+        # which every submission reads again, are loaded once per run instead of once per
+        # step. The scores nbgrader computes in SQL are deferred columns, loaded when first
+        # read, and this class reads them only after the writes they sum.
+        self.gradebook.db().expire_on_commit = False
         try:
-            self.notebooks = sorted(nb.name for nb in self.gradebook.find_assignment(assignment).notebooks)
+            self._assignment = self.gradebook.find_assignment(assignment)  # held: keeps it loaded
         except MissingEntry:
             self.gradebook.close()
             raise CourseError(
                 f"{assignment!r} is not in the gradebook: run `rlgrade build {assignment}` first"
             ) from None
+        self.notebooks = sorted(nb.name for nb in self._assignment.notebooks)
         self.gradebook.db.commit()  # never hold a read lock between submissions
 
     def close(self) -> None:

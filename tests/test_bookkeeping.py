@@ -206,3 +206,19 @@ def test_a_kept_manual_score_on_a_resubmission_matches_nbgrader(courses: dict[st
     ours, reference = dump(courses["ours"]), dump(courses["reference"])
     assert ours == reference
     assert ours[("grade", "ben", "add", "grade_add_partial")][:3] == (1.0, 0.5, True)
+
+
+def test_a_late_resubmission_is_penalised_by_its_new_score(courses: dict[str, Course]) -> None:
+    """Regrading reads back what the earlier grading loaded: the penalty must follow the
+    new score and timestamp, not the ones the gradebook session saw before."""
+    before = dump(courses["ours"])[("notebook", "late", "add")]
+    for course in courses.values():
+        submit(course, "late", "ada", WRONG, "2026-11-24 08:00:00.000000 UTC", None)
+    grade_with_nbgrader(courses["reference"], ["late"])
+    (result,) = autograde(courses["ours"], "mix", ["late"], workers=2, progress=False)
+    assert result.status == "graded"
+    ours, reference = dump(courses["ours"]), dump(courses["reference"])
+    assert ours == reference
+    penalty, score = ours[("notebook", "late", "add")]
+    assert penalty == score == 0.25 and before == (3.0, 3.0)
+    assert ours[("submission", "late")][1] > 0
