@@ -4,6 +4,7 @@ API's printing and return values, scoring policy, tolerances and speed."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import pickle
 import sys
@@ -336,3 +337,70 @@ def test_a_memo_shared_across_students_changes_no_report(module: Any) -> None:
         alone = judge(spec, cases, outcomes).text(points=1.0)
         assert judge(spec, cases, outcomes, memo).text(points=1.0) == alone, fn.__name__
     assert any(key[1] == -1 for key in memo) and any(key[1] >= 0 for key in memo)
+
+
+def test_same_call_tells_every_difference() -> None:
+    """judge reuses the findings of a case's first call for its second one only when the
+    two recorded exactly the same."""
+    from autograder.engine.judge import same_call
+    from autograder.engine.outcome import Call
+
+    spec = get_spec("discount_rewards")
+    case = cases_for("discount_rewards", visible=True)[:1]
+    (outcome,) = run_student(spec, REFERENCE["discount_rewards"], case)
+    first = outcome.first
+    assert same_call(first, outcome.again)
+
+    def changed(edit: Any) -> Call:
+        call = Outcome.from_dict(outcome.to_dict()).again
+        edit(call)
+        return call
+
+    (name,) = first.outputs
+    value = first.outputs[name].value
+    assert value is not None and value.numel() > 1
+    nudged, nan = value.clone(), value.clone()
+    nudged.view(-1)[-1] += 1e-6
+    nan.view(-1)[0] = float("nan")
+    differences = {
+        "one entry": lambda c: setattr(c.outputs[name], "value", nudged),
+        "no values": lambda c: setattr(c.outputs[name], "value", None),
+        "another dtype": lambda c: setattr(c.outputs[name], "value", value.float()),
+        "recorded dtype": lambda c: setattr(c.outputs[name], "dtype", "torch.float16"),
+        "a warning": lambda c: c.warnings.append("RuntimeWarning: overflow"),
+        "an error": lambda c: setattr(c, "error", "ValueError: no"),
+        "autograd": lambda c: c.autograd.append("calls .backward()"),
+    }
+    for what, edit in differences.items():
+        assert not same_call(first, changed(edit)), what
+    with_nan = changed(lambda c: setattr(c.outputs[name], "value", nan))
+    assert not same_call(with_nan, Call.from_dict(with_nan.to_dict()))  # NaN: judged twice, to be safe
+
+
+@pytest.mark.parametrize("module", MODULES[:6], ids=lambda m: m.STUB)
+def test_reusing_the_first_calls_findings_changes_no_report(
+    module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every corpus implementation gets the report it gets when both calls of every case
+    are judged on their own."""
+    judging = importlib.import_module("autograder.engine.judge")  # the module, not the function
+    spec = get_spec(module.STUB)
+    cases = cases_for(module.STUB, visible=False)
+    reused = 0
+    same_call = judging.same_call
+
+    def counted(one: Any, two: Any) -> bool:
+        nonlocal reused
+        same = same_call(one, two)
+        reused += same
+        return same
+
+    for fn in [*module.CORRECT[:1], *(fn for fn, _ in module.BUGGY)]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outcomes = run_student(spec, fn, cases)
+        monkeypatch.setattr(judging, "same_call", counted)
+        shortcut = judge(spec, cases, outcomes).text(points=1.0)
+        monkeypatch.setattr(judging, "same_call", lambda one, two: False)
+        assert judge(spec, cases, outcomes).text(points=1.0) == shortcut, fn.__name__
+    assert reused > 0
