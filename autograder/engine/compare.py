@@ -60,10 +60,14 @@ ZERO_SCALE = 1e-12  # scale of an all-zero expectation: results must then be zer
 
 
 def scale_of(expected: Tensor) -> float:
-    """The largest magnitude of `expected` (ZERO_SCALE when it is empty or all zero)."""
+    """The largest finite magnitude of `expected` (ZERO_SCALE when it has none above zero).
+    An infinite entry must not set the scale: the absolute part of every bound would be inf."""
     if expected.numel() == 0:
         return ZERO_SCALE
     s = float(expected.abs().max())
+    if not math.isfinite(s):
+        finite = expected[torch.isfinite(expected)]
+        s = float(finite.abs().max()) if finite.numel() else 0.0
     return s if s > 0.0 else ZERO_SCALE
 
 
@@ -74,9 +78,10 @@ def bound(expected: Tensor, tol: Tolerance, scale: float | None = None) -> Tenso
 
 
 def close_mask(expected: Tensor, got: Tensor, tol: Tolerance, scale: float | None = None) -> Tensor:
-    """Boolean tensor: entries of `got` within tolerance of `expected` (same shape, float64)."""
+    """Boolean tensor: entries of `got` within tolerance of `expected` (same shape, float64).
+    Where `expected` is infinite only the same infinity is close (its bound would be inf)."""
     ok = (got - expected).abs() <= bound(expected, tol, scale)
-    return ok | (got == expected)  # equal infinities
+    return (ok & torch.isfinite(expected)) | (got == expected)
 
 
 def allclose(expected: Tensor, got: Tensor, tol: Tolerance, scale: float | None = None) -> bool:
@@ -99,7 +104,7 @@ def same_result(one: Tensor, two: Tensor, tol: Tolerance, scale: float) -> bool:
 def worst_index(expected: Tensor, got: Tensor, tol: Tolerance) -> tuple[int, ...]:
     """Index of the entry with the largest error relative to its allowed error."""
     err = (got - expected).abs() / bound(expected, tol).clamp_min(1e-300)
-    err = torch.nan_to_num(err, nan=float("inf"))
+    err = torch.nan_to_num(err, nan=float("inf")).masked_fill(got == expected, 0.0)  # inf == inf: no error
     flat = int(torch.argmax(err.reshape(-1))) if err.numel() else 0
     index: list[int] = []
     for size in reversed(expected.shape):  # row-major, as reshape(-1) flattened it

@@ -18,7 +18,15 @@ from torch import Tensor
 
 from autograder.engine import SPECS, cases_for, check, evaluate, get_spec, grade, judge, run_student
 from autograder.engine.cases import EDGE, RANDOM, Case
-from autograder.engine.compare import FLOAT32, FLOAT64, tolerance_for
+from autograder.engine.compare import (
+    FLOAT32,
+    FLOAT64,
+    ZERO_SCALE,
+    allclose,
+    scale_of,
+    tolerance_for,
+    worst_index,
+)
 from autograder.engine.outcome import Outcome
 from autograder.engine.report import CaseResult, score
 from autograder.engine.verdicts import CONTRACT, FAIL, NO_CREDIT, Finding
@@ -287,6 +295,23 @@ def test_tolerances() -> None:
     eps64, eps32 = torch.finfo(torch.float64).eps, torch.finfo(torch.float32).eps
     assert 1e3 * eps64 < FLOAT64.rtol < eps32  # far above float64 round-off, below a float32 step
     assert 100 * eps32 < FLOAT32.rtol < 1e-2  # far above float32 round-off, below a 1% bug
+
+
+def test_an_infinite_expected_entry_is_matched_only_by_the_same_infinity() -> None:
+    """An infinite expected entry sets neither its own bound nor the scale of the others
+    (both would be inf, and any finite result would pass)."""
+    inf = float("inf")
+
+    def t(*values: float) -> Tensor:
+        return torch.tensor(values, dtype=torch.float64)
+
+    expected = t(-inf, 2.0, 1.0)
+    assert scale_of(expected) == 2.0 and scale_of(t(inf)) == ZERO_SCALE
+    assert allclose(expected, expected.clone(), FLOAT64)
+    assert not allclose(expected, t(-1e300, 2.0, 1.0), FLOAT64)
+    assert not allclose(expected, t(inf, 2.0, 1.0), FLOAT64)
+    assert not allclose(expected, t(-inf, 2.0, 1.5), FLOAT64)
+    assert worst_index(expected, t(-inf, 2.0, 1.5), FLOAT64) == (2,)
 
 
 def test_float64_result_with_float32_accuracy_passes_with_a_note() -> None:
