@@ -233,10 +233,15 @@ def _swapped(spec: Spec, expected: Mapping[str, Tensor], call: Call) -> Finding 
     return None
 
 
+# what `same_call` compares besides the output values, derived once (it runs for every case)
+_CALL_FIELDS = tuple(f.name for f in fields(Call) if f.name != "outputs")
+_RECORD_FIELDS = tuple(f.name for f in fields(Recorded) if f.name != "value")
+
+
 def same_call(one: Call, two: Call) -> bool:
     """True when two calls recorded exactly the same: every field, and outputs with equal
     values entry for entry (NaN never equals NaN here, so such calls count as different)."""
-    if any(getattr(one, f.name) != getattr(two, f.name) for f in fields(Call) if f.name != "outputs"):
+    if any(getattr(one, name) != getattr(two, name) for name in _CALL_FIELDS):
         return False
     if one.outputs.keys() != two.outputs.keys():
         return False
@@ -244,7 +249,7 @@ def same_call(one: Call, two: Call) -> bool:
 
 
 def _same_record(one: Recorded, two: Recorded) -> bool:
-    if any(getattr(one, f.name) != getattr(two, f.name) for f in fields(Recorded) if f.name != "value"):
+    if any(getattr(one, name) != getattr(two, name) for name in _RECORD_FIELDS):
         return False
     if one.value is None or two.value is None:
         return one.value is None and two.value is None

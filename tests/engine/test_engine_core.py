@@ -371,8 +371,8 @@ def test_same_call_tells_every_difference() -> None:
     from autograder.engine.outcome import Call
 
     spec = get_spec("discount_rewards")
-    case = cases_for("discount_rewards", visible=True)[:1]
-    (outcome,) = run_student(spec, REFERENCE["discount_rewards"], case)
+    one_case = cases_for("discount_rewards", visible=True)[:1]
+    (outcome,) = run_student(spec, REFERENCE["discount_rewards"], one_case)
     first = outcome.first
     assert same_call(first, outcome.again)
 
