@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import gc
 import importlib
 import json
@@ -206,7 +207,10 @@ def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> Non
 
     sys.argv = ["ipykernel_launcher", "-f", connection_file]
     settings = Config(
-        {"IPKernelApp": {"connection_file": connection_file}, "HistoryManager": {"enabled": False}}
+        {
+            "IPKernelApp": {"connection_file": connection_file, "kernel_class": undebuggable_kernel()},
+            "HistoryManager": {"enabled": False},
+        }
     )
     try:
         app = ConfiguredKernelApp.instance(config=settings)
@@ -216,6 +220,61 @@ def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> Non
         app.start()
     finally:
         os._exit(0)
+
+
+@functools.cache
+def undebuggable_kernel() -> type:
+    """ipykernel's IPythonKernel without its debugger. Its constructor lists the file of every
+    loaded module for the debugger, attached or not: in a forked kernel that touches the
+    ~3,000 module objects inherited from the zygote, and the copy-on-write faults cost about
+    17 ms a kernel. No one attaches a debugger to a graded kernel, so this constructor skips
+    the list and the debugger and wires up the rest (shell, display, comms) as IPythonKernel's
+    does; a debug request is answered with an error."""
+    import comm
+    from ipykernel.ipkernel import IPythonKernel
+    from ipykernel.kernelbase import Kernel
+
+    class UndebuggableKernel(IPythonKernel):
+        def __init__(self, **kwargs: object) -> None:
+            Kernel.__init__(self, **kwargs)  # not IPythonKernel.__init__: that builds the list
+            self.shell = self.shell_class.instance(
+                parent=self,
+                profile_dir=self.profile_dir,
+                user_module=self.user_module,
+                user_ns=self.user_ns,
+                kernel=self,
+                compiler_class=self.compiler_class,
+            )
+            for publisher in (self.shell.displayhook, self.shell.display_pub):
+                publisher.session, publisher.pub_socket = self.session, self.iopub_socket
+            self.shell.displayhook.topic = self._topic("execute_result")
+            self.comm_manager = comm.get_comm_manager()
+            self.shell.configurables.append(self.comm_manager)
+            for msg_type in ("comm_open", "comm_msg", "comm_close"):
+                self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
+
+        @property
+        def kernel_info(self) -> dict:
+            info = super().kernel_info
+            info["supported_features"] = [f for f in info.get("supported_features", []) if f != "debugger"]
+            return info
+
+        async def do_debug_request(self, msg: dict) -> dict:
+            return {
+                "type": "response",
+                "request_seq": msg.get("seq"),
+                "command": msg.get("command"),
+                "success": False,
+                "message": "graded kernels have no debugger",
+            }
+
+        def dispatch_debugpy(self, msg: object) -> None:
+            pass  # no debugger to hand it to
+
+        async def poll_stopped_queue(self) -> None:
+            pass
+
+    return UndebuggableKernel
 
 
 def start_job(
@@ -484,6 +543,7 @@ def main(argv: list[str] | None = None) -> None:
             pass
     try:
         warm_up()
+        undebuggable_kernel()  # made once here, not in every kernel
     except Exception:  # noqa: BLE001 - an optimisation only
         pass
     # Everything loaded so far lives as long as the zygote: keep it out of the garbage

@@ -166,6 +166,36 @@ def test_one_zygote_serves_many_kernels_even_when_they_are_killed(graded: dict[s
     assert all("1 / 1 points" in run["notebook"] for run in runs)
 
 
+def test_a_graded_kernel_has_no_debugger_yet_shows_every_kind_of_output(graded: dict[str, Course]) -> None:
+    """Graded kernels skip ipykernel's debugger and its list of every loaded module (about
+    17 ms of copy-on-write faults a kernel). What the constructor still wires up must work:
+    results, displays, printing, errors, comms."""
+    from autograder import pool
+    from autograder.parallel import run_notebook
+
+    cells = [
+        "k = get_ipython().kernel\n"
+        "print(type(k).__mro__[1].__name__, hasattr(k, '_kernel_modules'), hasattr(k, 'debugger'),\n"
+        "      'debugger' in k.kernel_info['supported_features'])",
+        "6 * 7",
+        "from IPython.display import HTML, display\ndisplay(HTML('<b>shown</b>'))",
+        "print(type(get_ipython().kernel.comm_manager).__name__)",
+        "raise ValueError('on purpose')",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    try:
+        text = run_notebook(nbformat.writes(nb), {}, graded["serial"].config, [])["notebook"]
+    finally:
+        pool.close_shared_pool()
+    kernel, result, shown, comms, error = (cell.outputs[0] for cell in nbformat.reads(text, 4).cells)
+    assert kernel["text"] == "IPythonKernel False False False\n"
+    assert result["output_type"] == "execute_result" and result["data"]["text/plain"] == "42"
+    assert shown["output_type"] == "display_data" and "<b>shown</b>" in shown["data"]["text/html"]
+    assert comms["text"] == "CommManager\n"
+    assert error["output_type"] == "error" and error["ename"] == "ValueError"
+
+
 def test_the_zygote_moves_its_memory_onto_huge_pages() -> None:
     """A fork of a zygote on 2 MiB pages copies 512 times fewer page-table entries
     (benchmarks/kernel_overhead.py: about a fifth less CPU per kernel)."""
