@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -116,8 +117,8 @@ def _tensor_in(value: dict[str, Any]) -> Any:
         raw = base64.b64decode(value["data"], validate=True)
     except (KeyError, TypeError, ValueError):
         raise WireError("the recorded result has a tensor whose data is not base64") from None
-    count = int(np.prod(shape)) if shape else 1
-    if len(raw) != count * dtype.itemsize:
+    if len(raw) != math.prod(shape) * dtype.itemsize:  # exact: a huge shape cannot overflow
         raise WireError("the recorded result has a tensor whose data does not match its shape")
+    # astype copies (into native byte order): the tensor owns writable memory, not `raw`'s
     array = np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
-    return torch.from_numpy(array.copy())
+    return torch.from_numpy(array)

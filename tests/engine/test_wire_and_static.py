@@ -112,6 +112,17 @@ def test_a_pickle_in_the_record_is_never_loaded() -> None:
         wire.decode(payload, STUB, api.cases_for(STUB, visible=False))
 
 
+def test_a_shape_whose_size_overflows_int64_is_refused_as_not_matching_its_data() -> None:
+    """2**32 x 2**32 entries wrap to 0 in int64 arithmetic, which an empty payload would match."""
+    payload = edited(
+        lambda p, o: o[0]["first"]["outputs"][W1]["value"].update(
+            __tensor__="torch.float64", shape=[2**32, 2**32], data=""
+        )
+    )
+    with pytest.raises(wire.WireError, match="does not match its shape"):
+        wire.decode(payload, STUB, api.cases_for(STUB, visible=False))
+
+
 def test_oversized_records_are_refused() -> None:
     with pytest.raises(wire.WireError, match="larger than"):
         wire.decode(" " * (wire.MAX_BYTES + 1), STUB, [])
