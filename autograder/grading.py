@@ -120,14 +120,18 @@ def interrupted(course: Course, assignment: str, student: str) -> bool:
     return folder.is_dir() and not (folder / COMPLETE).is_file()
 
 
-def begin(course: Course, assignment: str, student: str, force: bool) -> tuple[Result, bool]:
-    """Prepare one submission; returns its result so far and whether it must be regraded."""
+def begin(
+    course: Course, assignment: str, student: str, force: bool
+) -> tuple[Result, bool, dict[str, nbformat.NotebookNode]]:
+    """Prepare one submission; returns its result so far, whether it must be regraded and
+    its prepared notebooks (as written to prepared/) by name."""
     result = Result(student)
     if not force and interrupted(course, assignment, student):
         force = True
         result.problems.append("grading was interrupted last time: graded again")
-    result.problems.extend(prepare(course, assignment, student).problems)
-    return result, force
+    prepared = prepare(course, assignment, student)
+    result.problems.extend(prepared.problems)
+    return result, force, prepared.notebooks
 
 
 def will_be_graded(course: Course, api, assignment: str, student: str, force: bool) -> bool:
@@ -215,7 +219,7 @@ def autograde(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from autograder.parallel import kernel_files, make_runner, run_notebook, sanitized
+    from autograder.parallel import kernel_files, make_runner, notebook_text, run_notebook, sanitized
 
     course.check_assignment(assignment)
     if not (course.release / assignment).is_dir():
@@ -232,7 +236,6 @@ def autograde(
         raise CourseError(
             f"no submissions of {assignment!r} in {course.submitted}: collect them first (`rlgrade collect`)"
         )
-    require_current_gradebook(course, assignment)
     if course.sandbox:
         from autograder.sandbox import SandboxError, require_sandbox
 
@@ -240,11 +243,16 @@ def autograde(
             require_sandbox()
         except SandboxError as exc:
             raise CourseError(str(exc)) from None
-    api = course.api(submitted_directory=course.prepared.name)
-    bookkeeper = Bookkeeper(course, assignment, api)
-    settings = course.config.CourseDirectory
-    recorded = RecordedSource(settings.db_url, settings.course_id, assignment)
-    runner = make_runner(workers, dask, course.config)
+    runner = make_runner(workers, dask, course.config)  # its kernels' zygote starts importing now
+    try:
+        require_current_gradebook(course, assignment)
+        api = course.api(submitted_directory=course.prepared.name)
+        bookkeeper = Bookkeeper(course, assignment, api)
+        settings = course.config.CourseDirectory
+        recorded = RecordedSource(settings.db_url, settings.course_id, assignment)
+    except BaseException:
+        runner.close()
+        raise
     results: dict[str, Result] = {}
     ran: dict[str, dict[str, str]] = {}  # student -> notebook -> text, for the bookkeeper
     started: dict[str, float] = {}
@@ -278,7 +286,7 @@ def autograde(
             for student in todo:
                 started[student] = time.monotonic()
                 try:
-                    result, force_one = begin(course, assignment, student, force)
+                    result, force_one, prepared = begin(course, assignment, student, force)
                     begun[student] = (result, force_one)
                     if not will_be_graded(course, api, assignment, student, force_one):
                         continue
@@ -290,7 +298,8 @@ def autograde(
                         path = course.prepared / student / assignment / f"{name}.ipynb"
                         if not path.is_file():
                             continue  # not submitted: nbgrader's step scores it 0
-                        nb_json = nbformat.writes(sanitized(course, assignment, student, path, recorded))
+                        nb = sanitized(course, assignment, student, path, recorded, prepared.get(name))
+                        nb_json = notebook_text(nb)
                         future = runner.submit(run_notebook, nb_json, files, course.config, steps)
                         jobs[future] = (student, name)
                         left[student] = left.get(student, 0) + 1

@@ -55,13 +55,19 @@ def code_sources(nb: NotebookNode) -> list[str]:
 
 # -- what one notebook needs to run anywhere ----------------------------------------------
 def sanitized(
-    course: Course, assignment: str, student: str, path: Path, recorded: RecordedSource | None = None
+    course: Course,
+    assignment: str,
+    student: str,
+    path: Path,
+    recorded: RecordedSource | None = None,
+    prepared: NotebookNode | None = None,
 ) -> NotebookNode:
     """The notebook as nbgrader's autograde will execute it: its sanitize preprocessors
     (clear outputs, deduplicate ids, kernelspec, overwrite locked and test cells from the
-    gradebook, check metadata) applied to the prepared submission. `recorded`: the
-    gradebook's record of the assignment's source, read once for a whole run (else the
-    steps query the gradebook themselves)."""
+    gradebook, check metadata) applied to the prepared submission at `path`. `recorded`:
+    the gradebook's record of the assignment's source, read once for a whole run (else the
+    steps query the gradebook themselves). `prepared`: that notebook as `prepare` just wrote
+    it to `path` (else it is read from there); the steps change it in place."""
     from nbgrader.converters import Autograde
 
     config = course.config
@@ -78,10 +84,17 @@ def sanitized(
     }
     if recorded is not None:
         resources[RECORDED_SOURCE] = recorded
-    nb = nbformat.read(str(path), as_version=4)
+    nb = prepared if prepared is not None else nbformat.read(str(path), as_version=4)
     for cls in faster_steps(classes):
         nb, resources = cls(config=config)(nb, resources)
     return nb
+
+
+def notebook_text(nb: NotebookNode) -> str:
+    """A sanitized notebook as text for `run_notebook`. Not validated again: nbformat did when
+    it read the submission (and only logs what it finds), and the worker parses it back
+    without a second validation; the notebook it returns is validated once, when written."""
+    return nbformat.v4.writes(nb)
 
 
 def kernel_files(course: Course, assignment: str, student: str, limit_mb: int = 200) -> dict[str, bytes]:
@@ -113,7 +126,7 @@ def run_notebook(
     were judged}. Runs in a worker process of the grading machine or on a Dask worker
     (needs this package and bubblewrap there)."""
     started = time.monotonic()
-    nb = nbformat.reads(nb_json, as_version=4)
+    nb = nbformat.v4.reads(nb_json)  # from `notebook_text`: validated where it was read
     with tempfile.TemporaryDirectory(prefix="rlgrade-run-") as folder:
         for rel, data in files.items():
             parts = PurePosixPath(rel).parts

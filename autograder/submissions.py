@@ -15,12 +15,15 @@ Duplicated cells are left to nbgrader's DeduplicateIds (the first copy counts).
 
 from __future__ import annotations
 
-import json
+import copy
+import functools
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbformat.notebooknode import NotebookNode
+from nbformat.reader import NotJSONError
 
 from autograder import notebooks
 from autograder.course import Course
@@ -30,19 +33,34 @@ from autograder.course import Course
 class Prepared:
     student: str
     problems: list[str] = field(default_factory=list)
+    # what was written to prepared/, by notebook name: grading goes on from these, not from
+    # reading the files back
+    notebooks: dict[str, NotebookNode] = field(default_factory=dict)
 
 
 def read_or_explain(path: Path) -> tuple[NotebookNode | None, str | None]:
     """The notebook, or None and a one-line reason it cannot be read."""
     try:
-        json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
+        return nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4), None
+    except UnicodeDecodeError as exc:
         return None, f"invalid JSON: {exc}"
-    try:
-        return notebooks.read(path), None
+    except NotJSONError as exc:
+        return None, f"invalid JSON: {exc.__cause__ or exc}"
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same case
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, f"not an nbformat 4 notebook: {reason[:160]}"
+
+
+@functools.lru_cache(maxsize=16)
+def _read_once(path: str, mtime_ns: int, size: int) -> NotebookNode:
+    return notebooks.read(Path(path))
+
+
+def released_notebook(path: Path) -> NotebookNode:
+    """The released notebook, read from disk once per version of the file (every submission
+    is checked against it); each caller gets its own copy to change."""
+    stat = path.stat()
+    return copy.deepcopy(_read_once(str(path), stat.st_mtime_ns, stat.st_size))
 
 
 def restore_deleted_cells(submitted: NotebookNode, released: NotebookNode) -> list[str]:
@@ -108,13 +126,14 @@ def prepare(course: Course, assignment: str, student: str) -> Prepared:
     expected = course.notebooks(assignment)
     unexpected = sorted(p for p in source_dir.glob("*.ipynb") if p.stem not in expected)
     for name in expected:
-        released = notebooks.read(course.release / assignment / f"{name}.ipynb")
+        released = released_notebook(course.release / assignment / f"{name}.ipynb")
         path = source_dir / f"{name}.ipynb"
         if not path.exists():
             renamed = match_renamed(name, unexpected, released)
             if renamed is None:
                 result.problems.append(f"{name}.ipynb missing: graded as not submitted (0 points)")
                 notebooks.write(released, target / f"{name}.ipynb")
+                result.notebooks[name] = released
                 continue
             unexpected.remove(renamed)
             result.problems.append(f"'{renamed.name}' graded as {name}.ipynb (renamed notebook)")
@@ -126,6 +145,7 @@ def prepare(course: Course, assignment: str, student: str) -> Prepared:
                 "ask the student to re-upload the file"
             )
             notebooks.write(released, target / f"{name}.ipynb")
+            result.notebooks[name] = released
             continue
         stripped = strip_unknown_cells(nb, released)
         if stripped:
@@ -137,6 +157,7 @@ def prepare(course: Course, assignment: str, student: str) -> Prepared:
         if restored:
             result.problems.append(f"{name}.ipynb: restored deleted cells {', '.join(restored)}")
         notebooks.write(nb, target / f"{name}.ipynb")
+        result.notebooks[name] = nb
     for path in unexpected:
         result.problems.append(f"ignored extra notebook '{path.name}'")
     return result

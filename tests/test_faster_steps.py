@@ -176,3 +176,41 @@ def test_recorded_source_sanitizes_as_nbgrader_does(mini: Course, how: str) -> N
         assert sanitized(mini, "mini", student, path, recorded) == sanitized(
             mini, "mini", "none", untouched, recorded
         )
+
+
+BROKEN_SUBMISSIONS = ["missing notebook", "not JSON", "test cell deleted"]
+
+
+@pytest.mark.parametrize("how", TAMPERING + BROKEN_SUBMISSIONS)
+def test_the_prepared_notebook_in_memory_sanitizes_as_its_file_does(mini: Course, how: str) -> None:
+    """Grading goes on from the notebooks `prepare` keeps in memory instead of reading prepared/
+    back: they must be exactly what is on disk, so the sanitized notebook (or the error) is the
+    same either way, for tampered, repaired and replaced notebooks alike."""
+    student = how.replace(" ", "_")
+    if how in BROKEN_SUBMISSIONS:
+        submit(mini.root, student, "    return a + b")
+        path = mini.submitted / student / "mini" / "add.ipynb"
+        if how == "missing notebook":
+            path.unlink()
+        elif how == "not JSON":
+            path.write_text('{"cells": [')
+        else:
+            nb = nbformat.read(str(path), as_version=4)
+            nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "grade_add"]
+            nbformat.write(nb, str(path))
+    prepared = prepare(mini, "mini", student)
+    if how in BROKEN_SUBMISSIONS:
+        assert prepared.problems, "the broken submission was not noticed"
+    path = mini.prepared / student / "mini" / "add.ipynb"
+    assert prepared.notebooks["add"] == nbformat.read(str(path), as_version=4)
+    settings = mini.config.CourseDirectory
+    recorded = RecordedSource(settings.db_url, settings.course_id, "mini")
+    from_file = outcome(lambda: sanitized(mini, "mini", student, path, recorded))
+    kept = prepared.notebooks["add"]
+    in_memory = outcome(lambda: sanitized(mini, "mini", student, path, recorded, kept))
+    assert in_memory == from_file
+    if from_file[0] == "ok":
+        again = prepare(mini, "mini", student).notebooks["add"]
+        assert sanitized(mini, "mini", student, path, recorded, again) == sanitized(
+            mini, "mini", student, path, recorded
+        )
