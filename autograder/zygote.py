@@ -28,7 +28,8 @@ from the zygote and from every other job (`isolate`):
 * private /tmp and working folder (tmpfs), the job's own files copied in; the folder of all
   jobs is covered, only this job's connection folder is put back;
 * resource limits (autograder.confine), every capability dropped, no_new_privs;
-* then the ordinary ipykernel starts on the job's connection file, over Unix sockets.
+* then ipykernel's IPython kernel (less its debugger) starts on the job's connection file,
+  over Unix sockets.
 The kernel's middle process relays its exit status; killing it kills the whole job
 (the kernel is PID 1 of its namespace and dies with its parent).
 """
@@ -188,22 +189,14 @@ def isolate(jobs: Path, job: str, uid: int | None, limits: dict[str, int]) -> No
 
 
 def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> None:
-    """Start the ordinary IPython kernel in this (already isolated) process; never returns.
+    """Start IPython's kernel (`undebuggable_kernel`) in this (already isolated) process; never returns.
     Writes a byte to `listening` once its sockets are bound."""
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.environ.clear()
     os.environ.update(env)
-    from ipykernel.kernelapp import IPKernelApp
     from traitlets.config import Config
-
-    class ConfiguredKernelApp(IPKernelApp):
-        """The kernel app, configured here rather than from a command line (parsing one
-        builds a parser of every option IPython has: 13 ms a kernel)."""
-
-        def parse_command_line(self, argv: object = None) -> None:
-            pass
 
     sys.argv = ["ipykernel_launcher", "-f", connection_file]
     settings = Config(
@@ -213,13 +206,26 @@ def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> Non
         }
     )
     try:
-        app = ConfiguredKernelApp.instance(config=settings)
+        app = kernel_app().instance(config=settings)
         app.initialize([])
         os.write(listening, b"1")
         os.close(listening)
         app.start()
     finally:
         os._exit(0)
+
+
+@functools.cache
+def kernel_app() -> type:
+    """The kernel app, configured by `run_kernel` rather than from a command line (parsing one
+    builds a parser of every option IPython has: 13 ms a kernel). Made once, in the zygote."""
+    from ipykernel.kernelapp import IPKernelApp
+
+    class ConfiguredKernelApp(IPKernelApp):
+        def parse_command_line(self, argv: object = None) -> None:
+            pass
+
+    return ConfiguredKernelApp
 
 
 @functools.cache
@@ -543,7 +549,7 @@ def main(argv: list[str] | None = None) -> None:
             pass
     try:
         warm_up()
-        undebuggable_kernel()  # made once here, not in every kernel
+        kernel_app(), undebuggable_kernel()  # made once here, not in every kernel
     except Exception:  # noqa: BLE001 - an optimisation only
         pass
     # Everything loaded so far lives as long as the zygote: keep it out of the garbage
