@@ -119,6 +119,12 @@ def prepare(course: Course, assignment: str, student: str) -> Prepared:
     target.mkdir(parents=True)
     result = Prepared(student)
 
+    def save(name: str, nb: NotebookNode) -> None:
+        """Write the notebook to prepared/ and keep that same notebook (nbformat's repairs
+        while writing, such as duplicate cell ids, are made in place) for grading."""
+        notebooks.write(nb, target / f"{name}.ipynb")
+        result.notebooks[name] = nb
+
     for extra in source_dir.iterdir():
         if extra.is_file() and extra.suffix != ".ipynb":
             shutil.copy2(extra, target / extra.name)
@@ -132,8 +138,7 @@ def prepare(course: Course, assignment: str, student: str) -> Prepared:
             renamed = match_renamed(name, unexpected, released)
             if renamed is None:
                 result.problems.append(f"{name}.ipynb missing: graded as not submitted (0 points)")
-                notebooks.write(released, target / f"{name}.ipynb")
-                result.notebooks[name] = released
+                save(name, released)
                 continue
             unexpected.remove(renamed)
             result.problems.append(f"'{renamed.name}' graded as {name}.ipynb (renamed notebook)")
@@ -144,8 +149,7 @@ def prepare(course: Course, assignment: str, student: str) -> Prepared:
                 f"{path.name} is not a readable notebook ({error}): graded as empty; "
                 "ask the student to re-upload the file"
             )
-            notebooks.write(released, target / f"{name}.ipynb")
-            result.notebooks[name] = released
+            save(name, released)
             continue
         stripped = strip_unknown_cells(nb, released)
         if stripped:
@@ -156,8 +160,7 @@ def prepare(course: Course, assignment: str, student: str) -> Prepared:
         restored = restore_deleted_cells(nb, released)
         if restored:
             result.problems.append(f"{name}.ipynb: restored deleted cells {', '.join(restored)}")
-        notebooks.write(nb, target / f"{name}.ipynb")
-        result.notebooks[name] = nb
+        save(name, nb)
     for path in unexpected:
         result.problems.append(f"ignored extra notebook '{path.name}'")
     return result
