@@ -411,22 +411,37 @@ def faster_steps(steps: list[type]) -> list[type]:
 
 class _CompiledSchema(BaseMetadataValidator):
     """nbgrader's per-cell schema check (its version errors included), with the schema
-    compiled once. Comes after `MetadataValidator` in `_MetadataValidator`'s MRO, so the
-    validator's own checks call it in place of nbgrader's base."""
+    compiled once and each valid metadata remembered (every submission repeats the same
+    few dozen, checked twice: before and after it runs). Comes after `MetadataValidator` in
+    `_MetadataValidator`'s MRO, so the validator's own checks call it in place of nbgrader's base."""
 
     def __init__(self) -> None:
         super().__init__()  # reads self.schema
         cls = validator_for(self.schema)
         cls.check_schema(self.schema)  # what jsonschema.validate checks on every call
         self._compiled = cls(self.schema)
+        self._valid: set[tuple] = set()
 
     def validate_cell(self, cell: NotebookNode) -> None:
         meta = cell.metadata.get("nbgrader")
         if meta is None or meta.get("schema_version", 0) != self.schema_version:
             return super().validate_cell(cell)  # nbgrader's own: no metadata, or a version error
+        key = _metadata_key(meta)
+        if key in self._valid:
+            return
         error = best_match(self._compiled.iter_errors(meta))
         if error is not None:
             raise error
+        if key is not None:
+            self._valid.add(key)
+
+
+def _metadata_key(meta: dict) -> tuple | None:
+    """`meta` as a hashable key that tells apart what the schema tells apart (the type of each
+    value: True == 1 in Python, not in JSON); None when a value is not a plain scalar."""
+    if not all(v is None or type(v) in (bool, int, float, str) for v in meta.values()):
+        return None
+    return tuple(sorted((k, type(v).__name__, v) for k, v in meta.items()))
 
 
 class _MetadataValidator(MetadataValidator, _CompiledSchema):

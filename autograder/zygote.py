@@ -76,6 +76,8 @@ PRELOAD = (
     "IPython.core.debugger",
     "IPython.core.oinspect",
     "IPython.extensions.storemagic",
+    "IPython.core.logger",
+    "faulthandler",
     "tornado.platform.asyncio",
     "autograder.engine",
 )
@@ -196,17 +198,10 @@ def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> Non
         os.dup2(devnull, fd)
     os.environ.clear()
     os.environ.update(env)
-    from traitlets.config import Config
-
     sys.argv = ["ipykernel_launcher", "-f", connection_file]
-    settings = Config(
-        {
-            "IPKernelApp": {"connection_file": connection_file, "kernel_class": undebuggable_kernel()},
-            "HistoryManager": {"enabled": False},
-        }
-    )
     try:
-        app = kernel_app().instance(config=settings)
+        app = prepared_kernel_app()
+        app.connection_file = connection_file
         app.initialize([])
         os.write(listening, b"1")
         os.close(listening)
@@ -217,15 +212,74 @@ def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> Non
 
 @functools.cache
 def kernel_app() -> type:
-    """The kernel app, configured by `run_kernel` rather than from a command line (parsing one
-    builds a parser of every option IPython has: 13 ms a kernel). Made once, in the zygote."""
+    """The kernel app, configured by `prepared_kernel_app` rather than from a command line
+    (parsing one builds a parser of every option IPython has: 13 ms a kernel). Made once, in
+    the zygote."""
     from ipykernel.kernelapp import IPKernelApp
+    from IPython.core.application import ENV_CONFIG_DIRS, SYSTEM_CONFIG_DIRS
 
     class ConfiguredKernelApp(IPKernelApp):
+        modules_at_start: set[str] | None = None  # sys.modules' names once the zygote is ready
+
         def parse_command_line(self, argv: object = None) -> None:
             pass
 
+        def init_code(self) -> None:
+            """IPython's step, but the names in sys.modules it keeps (for `%reset aggressive`)
+            are the zygote's, listed once: listing them in each kernel touches 3,000 names
+            inherited from the zygote (~10 ms of copy-on-write faults). Anything configured
+            to run at start goes through IPython's own step."""
+            if self.modules_at_start is None or self.has_start_code():
+                return super().init_code()
+            self.shell.user_ns_hidden.update(self.shell.user_ns)
+            self.shell._sys_modules_keys = self.modules_at_start
+
+        def has_start_code(self) -> bool:
+            """Whether IPython's `init_code` would run anything (a graded kernel has a fresh
+            HOME and no such settings, but the machine's IPython folders may hold startup files)."""
+            folders = [self.profile_dir.startup_dir] + [
+                f"{d}/startup" for d in ENV_CONFIG_DIRS + SYSTEM_CONFIG_DIRS
+            ]
+            scripts = [
+                n for d in folders if os.path.isdir(d) for n in os.listdir(d) if n.endswith((".py", ".ipy"))
+            ]
+            configured = (
+                self.exec_lines,
+                self.exec_files,
+                self.code_to_run,
+                self.file_to_run,
+                self.module_to_run,
+            )
+            startup = self.exec_PYTHONSTARTUP and os.environ.get("PYTHONSTARTUP")
+            return bool(scripts or startup or any(configured))
+
     return ConfiguredKernelApp
+
+
+@functools.cache
+def prepared_kernel_app() -> object:
+    """The kernel app every kernel runs, with its IPython shell already built (30 traitlets
+    objects, magics, formatters: ~30 ms a kernel). Made once, in the zygote, so each forked
+    kernel starts from its own copy. What belongs to one kernel is set up after the fork:
+    sockets and threads (`initialize`), the profile folder under the kernel's HOME, and the
+    shell's ties to its kernel and environment (`undebuggable_kernel`)."""
+    import contextlib
+
+    from IPython.core.profiledir import ProfileDir
+    from traitlets.config import Config
+
+    kernel_class = undebuggable_kernel()
+    settings = Config({"IPKernelApp": {"kernel_class": kernel_class}, "HistoryManager": {"enabled": False}})
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the zygote's events
+        app = kernel_app().instance(config=settings)
+        kernel_class.shell_class.default_value.instance(
+            parent=app,
+            ipython_dir="",  # the kernel's, under its own HOME, replaces it (see the kernel)
+            profile_dir=ProfileDir(),
+            compiler_class=kernel_class.compiler_class.default_value,
+        )
+    app.modules_at_start = set(sys.modules)
+    return app
 
 
 @functools.cache
@@ -251,6 +305,8 @@ def undebuggable_kernel() -> type:
                 kernel=self,
                 compiler_class=self.compiler_class,
             )
+            if self.shell.kernel is not self:  # built in the zygote (`prepared_kernel_app`)
+                self.adopt_shell()
             for publisher in (self.shell.displayhook, self.shell.display_pub):
                 publisher.session, publisher.pub_socket = self.session, self.iopub_socket
             self.shell.displayhook.topic = self._topic("execute_result")
@@ -258,6 +314,17 @@ def undebuggable_kernel() -> type:
             self.shell.configurables.append(self.comm_manager)
             for msg_type in ("comm_open", "comm_msg", "comm_close"):
                 self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
+
+        def adopt_shell(self) -> None:
+            """Tie the shell the zygote built to this kernel, its profile folder (under the
+            kernel's HOME) and this process's working folder and environment, as if the
+            shell had been built here."""
+            shell = self.shell
+            shell.kernel = shell.parent = self
+            shell.ipython_dir, shell.profile_dir = self.parent.ipython_dir, self.profile_dir
+            shell.starting_dir = os.getcwd()
+            shell.init_environment()  # TERM, PAGER & co.: set in the zygote's environment
+            shell.init_encoding()
 
         @property
         def kernel_info(self) -> dict:
@@ -549,7 +616,7 @@ def main(argv: list[str] | None = None) -> None:
             pass
     try:
         warm_up()
-        kernel_app(), undebuggable_kernel()  # made once here, not in every kernel
+        prepared_kernel_app()  # made once here, not in every kernel
     except Exception:  # noqa: BLE001 - an optimisation only
         pass
     # Everything loaded so far lives as long as the zygote: keep it out of the garbage

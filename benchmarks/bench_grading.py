@@ -223,6 +223,10 @@ def main() -> None:
             print(f"{'wall time (s)':28s} {'-':>15s} {ours_wall:10.1f}")
             overhead = (workers * ours_wall - cell_seconds) / opts.submissions
             print(f"{'overhead per submission (s)':28s} {'-':>15s} {overhead:10.3f}")
+            print(
+                f"(time in code cells: {cell_seconds:.1f} s; fixed cost of a kernel per notebook: "
+                f"{kernel_seconds / len(results):.3f} s)"
+            )
         by_kind: dict[str, Counter] = {}
         for student, kind in kinds.items():
             total = sum(v or 0 for v in ours_scores.get(student, {}).values())

@@ -196,6 +196,70 @@ def test_a_graded_kernel_has_no_debugger_yet_shows_every_kind_of_output(graded: 
     assert error["output_type"] == "error" and error["ename"] == "ValueError"
 
 
+def test_a_kernel_whose_shell_the_zygote_built_is_set_up_as_if_built_in_the_kernel(
+    graded: dict[str, Course],
+) -> None:
+    """The zygote builds IPython's shell once (`prepared_kernel_app`); each kernel then ties
+    its copy to itself, to its own profile folder under its HOME and to its own environment.
+    Without that, the shell would point at no kernel, at no profile, and miss TERM & co.
+    (the kernel's environment is replaced before the shell is adopted)."""
+    from autograder import pool
+    from autograder.parallel import run_notebook
+
+    cells = [
+        "import os, sys\n"
+        "ip = get_ipython()\n"
+        "print(ip.kernel.shell is ip, ip.parent is ip.kernel, ip.starting_dir == os.getcwd())",
+        "print(ip.profile_dir.location, ip.ipython_dir)",
+        "print(os.environ.get('PAGER'), os.environ.get('TERM'), os.environ['HOME'])",
+        "print(sys.modules['__main__'].__dict__ is globals(), __name__, 'torch' in ip._sys_modules_keys)",
+        "print(sorted(set(sys.modules) - ip._sys_modules_keys))",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    try:
+        text = run_notebook(nbformat.writes(nb), {}, graded["serial"].config, [])["notebook"]
+    finally:
+        pool.close_shared_pool()
+    printed = [cell.outputs[0]["text"] for cell in nbformat.reads(text, 4).cells]
+    assert printed == [
+        "True True True\n",
+        "/tmp/.ipython/profile_default /tmp/.ipython\n",
+        "cat xterm-color /tmp\n",
+        "True __main__ True\n",
+        "[]\n",
+    ]
+
+
+def test_a_kernel_with_start_up_code_runs_it_through_ipythons_own_step(tmp_path: Path) -> None:
+    """The kernel app's shortcut past IPython's `init_code` applies only when that step has
+    nothing to run: a startup script in the profile, or configured lines, take IPython's way."""
+    script = (
+        "import sys\n"
+        "from traitlets.config import Config\n"
+        "from autograder.zygote import kernel_app\n"
+        "lines = sys.argv[1:]\n"
+        "app = kernel_app()(config=Config({'IPKernelApp': {'exec_lines': lines}}))\n"
+        "app.init_profile_dir()\n"
+        "print(app.has_start_code())\n"
+    )
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")}
+    env.pop("PYTHONSTARTUP", None)
+
+    def has_start_code(*lines: str) -> str:
+        run = subprocess.run([sys.executable, "-c", script, *lines], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+        return run.stdout.strip()
+
+    assert has_start_code() == "False"
+    assert has_start_code("x = 1") == "True"
+    startup = tmp_path / "ipython" / "profile_default" / "startup"
+    (startup / "README").write_text("not a script\n")
+    assert has_start_code() == "False"
+    (startup / "00-setup.py").write_text("x = 1\n")
+    assert has_start_code() == "True"
+
+
 def test_the_zygote_moves_its_memory_onto_huge_pages() -> None:
     """A fork of a zygote on 2 MiB pages copies 512 times fewer page-table entries
     (benchmarks/kernel_overhead.py: about a fifth less CPU per kernel)."""
