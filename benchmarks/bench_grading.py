@@ -180,7 +180,7 @@ def main() -> None:
         results = autograde(Course(ours), "bench", workers=opts.workers, progress=False)
         ours_wall = time.monotonic() - start
         cell_seconds = sum(r.cell_seconds for r in results)
-        kernel_seconds = sum(r.kernel_seconds for r in results)
+        kernel_fixed = sum(r.kernel_seconds for r in results) / len(results)  # per notebook
 
         ours_scores = scores(ours / "gradebook.db")
         print()
@@ -199,7 +199,7 @@ def main() -> None:
             print(f" rlgrade ran {workers} notebooks at a time)")
             print(
                 "rlgrade's fixed cost of a kernel (files, fork, start, stop) per notebook: "
-                f"{kernel_seconds / len(results):.3f} s"
+                f"{kernel_fixed:.3f} s"
             )
             print()
             same, differ = Counter(), Counter()
@@ -225,7 +225,7 @@ def main() -> None:
             print(f"{'overhead per submission (s)':28s} {'-':>15s} {overhead:10.3f}")
             print(
                 f"(time in code cells: {cell_seconds:.1f} s; fixed cost of a kernel per notebook: "
-                f"{kernel_seconds / len(results):.3f} s)"
+                f"{kernel_fixed:.3f} s)"
             )
         by_kind: dict[str, Counter] = {}
         for student, kind in kinds.items():

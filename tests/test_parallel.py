@@ -166,13 +166,24 @@ def test_one_zygote_serves_many_kernels_even_when_they_are_killed(graded: dict[s
     assert all("1 / 1 points" in run["notebook"] for run in runs)
 
 
+def run_in_pooled_kernel(cells: list[str], course: Course) -> list[nbformat.NotebookNode]:
+    """The code cells, as `run_notebook` returns them after one warm pooled kernel ran them."""
+    from autograder import pool
+    from autograder.parallel import run_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    try:
+        text = run_notebook(nbformat.writes(nb), {}, course.config, [])["notebook"]
+    finally:
+        pool.close_shared_pool()
+    return nbformat.reads(text, 4).cells
+
+
 def test_a_graded_kernel_has_no_debugger_yet_shows_every_kind_of_output(graded: dict[str, Course]) -> None:
     """Graded kernels skip ipykernel's debugger and its list of every loaded module (about
     17 ms of copy-on-write faults a kernel). What the constructor still wires up must work:
     results, displays, printing, errors, comms."""
-    from autograder import pool
-    from autograder.parallel import run_notebook
-
     cells = [
         "k = get_ipython().kernel\n"
         "print(type(k).__mro__[1].__name__, hasattr(k, '_kernel_modules'), hasattr(k, 'debugger'),\n"
@@ -182,13 +193,9 @@ def test_a_graded_kernel_has_no_debugger_yet_shows_every_kind_of_output(graded: 
         "print(type(get_ipython().kernel.comm_manager).__name__)",
         "raise ValueError('on purpose')",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    try:
-        text = run_notebook(nbformat.writes(nb), {}, graded["serial"].config, [])["notebook"]
-    finally:
-        pool.close_shared_pool()
-    kernel, result, shown, comms, error = (cell.outputs[0] for cell in nbformat.reads(text, 4).cells)
+    kernel, result, shown, comms, error = (
+        cell.outputs[0] for cell in run_in_pooled_kernel(cells, graded["serial"])
+    )
     assert kernel["text"] == "IPythonKernel False False False\n"
     assert result["output_type"] == "execute_result" and result["data"]["text/plain"] == "42"
     assert shown["output_type"] == "display_data" and "<b>shown</b>" in shown["data"]["text/html"]
@@ -203,9 +210,6 @@ def test_a_kernel_whose_shell_the_zygote_built_is_set_up_as_if_built_in_the_kern
     its copy to itself, to its own profile folder under its HOME and to its own environment.
     Without that, the shell would point at no kernel, at no profile, and miss TERM & co.
     (the kernel's environment is replaced before the shell is adopted)."""
-    from autograder import pool
-    from autograder.parallel import run_notebook
-
     cells = [
         "import os, sys\n"
         "ip = get_ipython()\n"
@@ -215,13 +219,7 @@ def test_a_kernel_whose_shell_the_zygote_built_is_set_up_as_if_built_in_the_kern
         "print(sys.modules['__main__'].__dict__ is globals(), __name__, 'torch' in ip._sys_modules_keys)",
         "print(sorted(set(sys.modules) - ip._sys_modules_keys))",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    try:
-        text = run_notebook(nbformat.writes(nb), {}, graded["serial"].config, [])["notebook"]
-    finally:
-        pool.close_shared_pool()
-    printed = [cell.outputs[0]["text"] for cell in nbformat.reads(text, 4).cells]
+    printed = [cell.outputs[0]["text"] for cell in run_in_pooled_kernel(cells, graded["serial"])]
     assert printed == [
         "True True True\n",
         "/tmp/.ipython/profile_default /tmp/.ipython\n",
