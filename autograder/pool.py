@@ -495,18 +495,7 @@ class PooledKernelManager(SandboxedKernelManager):
         await self._settle(AsyncKernelManager._async_start_kernel.__wrapped__(self, **kw))
 
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-        if now and self.owns_kernel:
-            await self._settle(self._shutdown_now(restart))
-        else:
-            await self._settle(AsyncKernelManager._async_shutdown_kernel.__wrapped__(self, now, restart))
-
-    async def _shutdown_now(self, restart: bool) -> None:
-        """jupyter_client's immediate shutdown, minus the interrupt it sends first: the kernel
-        is ended at once anyway, and would only wake up to handle it."""
-        self.shutting_down = True
-        self.stop_restarter()
-        await self._async_kill_kernel(restart=restart)
-        await self._async_cleanup_resources(restart=restart)
+        await self._settle(AsyncKernelManager._async_shutdown_kernel.__wrapped__(self, now, restart))
 
     async def _settle(self, step: Coroutine[Any, Any, None]) -> None:
         if self._attempted_start or not self._ready:
