@@ -28,7 +28,7 @@ from nbclient.client import timestamp
 from nbclient.exceptions import CellExecutionComplete, CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
-ALIVE_CHECK_S = 0.05  # how often a silent kernel is checked for death (nbclient: 1 s)
+ALIVE_CHECK_S = 0.05  # how often a running cell's kernel is checked for death (nbclient: 1 s)
 HOOKS = ("on_cell_start", "on_cell_execute", "on_cell_complete", "on_cell_error")
 
 
@@ -100,18 +100,8 @@ def execute_cell(
     tagged = "raises-exception" in cell.metadata.get("tags", [])
     allows_errors = not client.force_raise_errors and (client.allow_errors or tagged)
     views = sockets(client)
-    kc = client.kc
-    content = {
-        "code": cell.source,
-        "silent": False,
-        "store_history": store_history,
-        "user_expressions": {},
-        "allow_stdin": kc.allow_stdin,
-        "stop_on_error": not allows_errors,
-    }
-    request = kc.session.msg("execute_request", content)
-    kc.session.send(views.shell, request)
-    msg_id = request["header"]["msg_id"]
+    # jupyter_client's own request; its Session sends on a blocking view of the asyncio socket
+    msg_id = client.kc.execute(cell.source, store_history=store_history, stop_on_error=not allows_errors)
     client.code_cells_executed += 1
     cell.outputs = []
     client.clear_before_next_output = False

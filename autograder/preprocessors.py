@@ -47,7 +47,6 @@ from traitlets import Bool, Integer
 from autograder import direct
 
 STDERR_PREFIX = "[stderr] "
-KERNEL_ALIVE_POLL_S = 0.05  # how often a running cell's kernel is checked for death
 JUDGED = "rlgrade_judged"  # resources key: the records of this notebook were judged already
 RECORD_MIME = "application/vnd.rlgrade.outcomes+json"  # = autograder.engine.wire.MIME (no torch import here)
 GRADE_CALL = re.compile(
@@ -104,7 +103,7 @@ class ResilientExecute(Execute):
         # nbclient looks every second, so a kernel that died (os._exit, out of memory) held its
         # worker idle for up to a second; the look is a cheap process-state check, so look often.
         while True:
-            await asyncio.sleep(KERNEL_ALIVE_POLL_S)
+            await asyncio.sleep(direct.ALIVE_CHECK_S)
             try:
                 await self._async_check_alive()
             except DeadKernelError:
