@@ -11,13 +11,16 @@ every cell where the autograder now disagrees with it).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
 import nbformat
+from traitlets.config import Config
 
 from autograder.bookkeeping import Bookkeeper, failed_checks, kept_manual_note
 from autograder.course import Course, CourseError, nbgrader_errors
+from autograder.notebooks import imported_modules, read
 from autograder.parallel import ReplayExecute
 from autograder.preprocessors import RecordedSource
 from autograder.submissions import prepare
@@ -243,7 +246,8 @@ def autograde(
             require_sandbox()
         except SandboxError as exc:
             raise CourseError(str(exc)) from None
-    runner = make_runner(workers, dask, course.config)  # its kernels' zygote starts importing now
+    config = warm_kernel_config(course, assignment)
+    runner = make_runner(workers, dask, config)  # its kernels' zygote starts importing now
     try:
         require_current_gradebook(course, assignment)
         api = course.api(submitted_directory=course.prepared.name)
@@ -300,7 +304,7 @@ def autograde(
                             continue  # not submitted: nbgrader's step scores it 0
                         nb = sanitized(course, assignment, student, path, recorded, prepared.get(name))
                         nb_json = notebook_text(nb)
-                        future = runner.submit(run_notebook, nb_json, files, course.config, steps)
+                        future = runner.submit(run_notebook, nb_json, files, config, steps)
                         jobs[future] = (student, name)
                         left[student] = left.get(student, 0) + 1
                 except Exception as exc:  # noqa: BLE001 - graded by nbgrader alone below, or reported
@@ -329,6 +333,22 @@ def autograde(
             runner.close()
             bookkeeper.close()
     return [results[s] for s in todo if s in results]
+
+
+def warm_kernel_config(course: Course, assignment: str) -> Config:
+    """The course's configuration for running the notebooks of `assignment`: warm kernels
+    come from a zygote that imported what the assignment's source notebooks import, and
+    only that (unless the course sets `PooledKernelManager.preload` itself)."""
+    config = copy.deepcopy(course.config)
+    if "preload" not in course.config.PooledKernelManager:
+        folder = course.source / assignment
+        modules = {
+            m
+            for name in course.notebooks(assignment)
+            for m in imported_modules(read(folder / f"{name}.ipynb"))
+        }
+        config.PooledKernelManager.preload = sorted(modules)
+    return config
 
 
 def require_current_gradebook(course: Course, assignment: str) -> None:

@@ -56,3 +56,35 @@ def unwrap_solution(source: str) -> str:
 
 def cells_by_id(nb: NotebookNode) -> dict[str, NotebookNode]:
     return {gid: cell for cell in nb.cells if (gid := grade_id(cell))}
+
+
+OPTIMIZER = re.compile(r"\boptim\b")
+
+
+def imported_modules(nb: NotebookNode) -> list[str]:
+    """The modules a notebook's code cells import (absolute imports; for `from a import b`
+    both `a` and `a.b`, since `b` may be a module), plus "torch.optim" where the code uses an
+    optimizer (`torch.optim.Adam(...)` imports nothing). Sorted; magics are read as IPython
+    reads them, and a cell that is not Python is skipped."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    to_python = TransformerManager().transform_cell
+    modules: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(to_python(cell.source))
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module)
+                modules.update(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
+        if OPTIMIZER.search(cell.source):
+            modules.add("torch.optim")
+    return sorted(modules)

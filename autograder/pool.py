@@ -31,9 +31,10 @@ from typing import Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import DottedObjectName, Type
+from traitlets import DottedObjectName, List, Type, Unicode
 
 from autograder.sandbox import SandboxedKernelManager, require_sandbox, sandbox_command
+from autograder.zygote import COURSE_MODULES
 
 START_TIMEOUT_S = 120.0
 HARD_KILL_AFTER_S = 2.0
@@ -115,10 +116,16 @@ class KernelPool:
     if that zygote is gone, or was started with other limits, it starts its own."""
 
     def __init__(
-        self, threads: int = 1, address: str | None = None, shared: bool = False, **limits: int
+        self,
+        threads: int = 1,
+        address: str | None = None,
+        shared: bool = False,
+        preload: tuple[str, ...] = COURSE_MODULES,
+        **limits: int,
     ) -> None:
         self.threads = threads
         self.limits = limits
+        self.preload = preload  # what our own zygote imports before it forks (its `--preload`)
         self.shared = shared
         self.address = address  # of a zygote another process started; None once given up
         self.jobs_root = Path(address).parent if address else self._new_root()
@@ -207,6 +214,7 @@ class KernelPool:
         empty.mkdir(exist_ok=True)
         inner = [sys.executable, "-m", "autograder.zygote", "--jobs", str(self.jobs_root)]
         inner += [f"--{k.replace('_', '-')}={v}" for k, v in self.limits.items()]
+        inner += ["--preload", *self.preload]
         listener = None
         if self.shared:
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -430,7 +438,8 @@ def shared_pool(manager: SandboxedKernelManager, shared: bool = False) -> Kernel
             # multiprocessing worker (those skip atexit and run their Finalize hooks instead).
             atexit.register(close_shared_pool)
             multiprocessing.util.Finalize(None, close_shared_pool, exitpriority=10)
-            _POOL = KernelPool(address=_ZYGOTE_ADDRESS, shared=shared, **limits_of(manager))
+            preload = tuple(getattr(manager, "preload", COURSE_MODULES))
+            _POOL = KernelPool(address=_ZYGOTE_ADDRESS, shared=shared, preload=preload, **limits_of(manager))
         return _POOL
 
 
@@ -461,6 +470,13 @@ class PooledKernelManager(SandboxedKernelManager):
 
     client_class = DottedObjectName("autograder.pool.QuickStartClient")
     client_factory = Type(QuickStartClient, klass=AsyncKernelClient)
+    preload = List(
+        Unicode(),
+        default_value=list(COURSE_MODULES),
+        help="Modules the zygote imports once, before it forks kernels: what the notebooks import "
+        "(autograde sets it from the assignment's source notebooks). 'torch.optim' also takes a first "
+        "optimizer step there, and any matplotlib module draws a first plot.",
+    ).tag(config=True)
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         pool = shared_pool(self)

@@ -1,7 +1,7 @@
 """A warm kernel factory: imports torch & co. once, then forks one isolated kernel per notebook.
 
     python -m autograder.zygote --jobs ROOT --memory-mb M --cpu-seconds S --processes P \\
-        --file-mb F --scratch-mb T [--preload torch ...]
+        --file-mb F --scratch-mb T [--preload torch torch.optim ...]
 
 It runs inside the bubblewrap sandbox of `autograder.sandbox` (no course files, no network)
 and speaks JSON lines with its clients: the grading process that started it (requests on
@@ -56,16 +56,9 @@ from autograder.confine import set_limits
 from autograder.sandbox import readable_roots
 
 WORKDIR = "/home/student/work"
-# What a course notebook imports, and what ipykernel imports while it starts (its debugger
-# alone takes a third of a second).
-PRELOAD = (
-    "torch",
-    "numpy",
-    "matplotlib.pyplot",
-    "matplotlib_inline.backend_inline",
-    "gymnasium",
-    "gymnasium.envs.classic_control",
-    "torchvision",
+# What ipykernel imports while it starts (its debugger alone takes a third of a second) and
+# what every graded kernel runs: always imported.
+KERNEL_MODULES = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
@@ -80,6 +73,17 @@ PRELOAD = (
     "faulthandler",
     "tornado.platform.asyncio",
     "autograder.engine",
+)
+# What a course notebook imports, for a zygote not told what its notebooks import
+# (`--preload`). "torch.optim" also takes the first optimizer step (`warm_up`).
+COURSE_MODULES = (
+    "torch",
+    "torch.optim",
+    "numpy",
+    "matplotlib.pyplot",
+    "gymnasium",
+    "gymnasium.envs.classic_control",
+    "torchvision",
 )
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -540,29 +544,34 @@ def serve(
         state.reap()
 
 
-def warm_up() -> None:
+def warm_up(modules: list[str]) -> None:
     """Run once what torch, matplotlib and IPython otherwise set up in every kernel on first
-    use: the first optimizer step alone costs seconds (it loads torch._dynamo); the first
-    plot builds matplotlib's math-text parser (log-axis tick labels are math text) and fills
-    its font lookup cache, about a tenth of a plotting notebook's run time."""
+    use, for what the kernels will use (`modules`, as given to `preload`): the first optimizer
+    step alone costs seconds (it loads torch._dynamo); the first plot builds matplotlib's
+    math-text parser (log-axis tick labels are math text) and fills its font lookup cache,
+    about a tenth of a plotting notebook's run time."""
     import io
 
-    import torch
-    from matplotlib.figure import Figure  # not pyplot: the kernel chooses its own backend
+    if "torch.optim" in modules:
+        import torch
 
-    weight = torch.zeros(2, requires_grad=True)
-    optimizer = torch.optim.Adam([weight], lr=0.1)
-    (weight * 2.0).sum().backward()
-    optimizer.step()
+        weight = torch.zeros(2, requires_grad=True)
+        optimizer = torch.optim.Adam([weight], lr=0.1)
+        (weight * 2.0).sum().backward()
+        optimizer.step()
 
-    figure = Figure()
-    axis = figure.subplots()
-    axis.semilogy([1.0, 2.0, 3.0], [1e-3, 1e-1, 10.0], label="warm-up")
-    axis.set_title("warm-up")
-    axis.set_xlabel("x")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")
+    if any(module.split(".")[0] == "matplotlib" for module in modules):
+        import matplotlib_inline.backend_inline  # noqa: F401 - what `%matplotlib inline` loads
+        from matplotlib.figure import Figure  # not pyplot: the kernel chooses its own backend
+
+        figure = Figure()
+        axis = figure.subplots()
+        axis.semilogy([1.0, 2.0, 3.0], [1e-3, 1e-1, 10.0], label="warm-up")
+        axis.set_title("warm-up")
+        axis.set_xlabel("x")
+        axis.legend()
+        figure.tight_layout()
+        figure.savefig(io.BytesIO(), format="png", bbox_inches="tight")
 
     # The first traceback IPython formats (a failing check, a stub's NotImplementedError)
     # imports its syntax highlighter and compiles the highlighter's patterns: 0.1 s a kernel.
@@ -572,6 +581,37 @@ def warm_up() -> None:
         raise ValueError("warm-up")
     except ValueError:
         AutoFormattedTB(mode="Context").structured_traceback(*sys.exc_info())
+
+
+def preload(modules: list[str]) -> None:
+    """Import `modules` (beside `KERNEL_MODULES`) and warm them up, once, for every kernel to
+    inherit. Best effort: a module that cannot load here (the instructor's own, beside the
+    notebook) is imported by the kernel, if at all. Whatever they print goes to stderr:
+    stdout carries the zygote's events."""
+    events = os.dup(1)
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    try:
+        for module in (*KERNEL_MODULES, *modules):
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - see above
+                pass
+        try:
+            warm_up(modules)
+        except Exception:  # noqa: BLE001 - an optimisation only
+            pass
+        sys.stdout.flush()
+    finally:
+        os.dup2(events, 1)
+        os.close(events)
+    threads = len(os.listdir("/proc/self/task"))
+    if threads > 1:  # a fork copies only the forking thread: a lock another one held stays held
+        os.write(
+            2,
+            f"rlgrade zygote: the preloaded modules left {threads - 1} thread(s) running; kernels may "
+            "hang on their locks: leave such modules out of c.PooledKernelManager.preload\n".encode(),
+        )
 
 
 def huge_pages(chunk: int = 8 * 2**20) -> Iterator[int]:
@@ -603,19 +643,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--jobs", type=Path, required=True)
     for flag in ("--memory-mb", "--cpu-seconds", "--processes", "--file-mb", "--scratch-mb"):
         p.add_argument(flag, type=int, required=True)
-    p.add_argument("--preload", nargs="*", default=list(PRELOAD))
+    p.add_argument(
+        "--preload", nargs="*", default=list(COURSE_MODULES), help="what the notebooks import (see `preload`)"
+    )
     p.add_argument("--listen-fd", type=int, default=None, help="a listening Unix socket for more clients")
     opts = p.parse_args(argv)
     limits = {k: getattr(opts, k) for k in ("memory_mb", "cpu_seconds", "processes", "file_mb", "scratch_mb")}
     if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
         del sys.modules["rfc3987_syntax"]  # kernels import what a student's Python imports (see autograder)
-    for module in opts.preload:
-        try:
-            importlib.import_module(module)
-        except Exception:  # noqa: BLE001 - a module that cannot load here is imported by the kernel, if at all
-            pass
+    preload(opts.preload)
     try:
-        warm_up()
         prepared_kernel_app()  # made once here, not in every kernel
     except Exception:  # noqa: BLE001 - an optimisation only
         pass

@@ -4,6 +4,7 @@ cluster grades the same; the gradebook gets each grade exactly once."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import subprocess
@@ -15,10 +16,12 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 from sqlalchemy import text
+from traitlets.config import Config
 
 from autograder.build import build
 from autograder.course import Course
-from autograder.grading import autograde
+from autograder.grading import autograde, warm_kernel_config
+from autograder.notebooks import imported_modules
 from tests.course_factory import make_engine_course, submit_engine
 
 RIGHT = "    return torch.relu(z), (z > 0).to(z.dtype)\n"
@@ -166,15 +169,18 @@ def test_one_zygote_serves_many_kernels_even_when_they_are_killed(graded: dict[s
     assert all("1 / 1 points" in run["notebook"] for run in runs)
 
 
-def run_in_pooled_kernel(cells: list[str], course: Course) -> list[nbformat.NotebookNode]:
-    """The code cells, as `run_notebook` returns them after one warm pooled kernel ran them."""
+def run_in_pooled_kernel(
+    cells: list[str], course: Course, config: Config | None = None
+) -> list[nbformat.NotebookNode]:
+    """The code cells, as `run_notebook` returns them after one warm pooled kernel ran them
+    (with the course's configuration, or `config`)."""
     from autograder import pool
     from autograder.parallel import run_notebook
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     try:
-        text = run_notebook(nbformat.writes(nb), {}, course.config, [])["notebook"]
+        text = run_notebook(nbformat.writes(nb), {}, config or course.config, [])["notebook"]
     finally:
         pool.close_shared_pool()
     return nbformat.reads(text, 4).cells
@@ -201,6 +207,56 @@ def test_a_graded_kernel_has_no_debugger_yet_shows_every_kind_of_output(graded: 
     assert shown["output_type"] == "display_data" and "<b>shown</b>" in shown["data"]["text/html"]
     assert comms["text"] == "CommManager\n"
     assert error["output_type"] == "error" and error["ename"] == "ValueError"
+
+
+def test_kernels_come_with_what_the_assignment_imports_and_without_the_rest(
+    graded: dict[str, Course],
+) -> None:
+    """autograde's zygote imports what the assignment's source notebooks import, not the
+    whole course's usual set (torchvision and torch._dynamo alone take seconds to import).
+    A preloaded module that prints (`this` prints a poem) must not garble the zygote's
+    events, which travel on its stdout."""
+    course = graded["serial"]
+    assert warm_kernel_config(course, "gate").PooledKernelManager.preload == [
+        "autograder",
+        "autograder.check",
+        "autograder.grade",
+        "torch",
+        "torch.Tensor",
+    ]
+    config = copy.deepcopy(course.config)
+    config.PooledKernelManager.preload = ["torch", "this"]
+    names = "('torch', 'this', 'torchvision', 'torch._dynamo')"
+    probe = f"import sys\nprint([m for m in {names} if m in sys.modules])"
+    loaded, zen = (cell.outputs for cell in run_in_pooled_kernel([probe, "import this"], course, config))
+    assert [output.get("text") for output in loaded] == ["['torch', 'this']\n"]
+    assert zen == [], "`this` was imported again in the kernel"
+    chosen = Course(course.root)
+    chosen.config.PooledKernelManager.preload = ["colorsys"]  # the instructor's choice wins
+    assert warm_kernel_config(chosen, "gate").PooledKernelManager.preload == ["colorsys"]
+
+
+def test_the_modules_a_notebook_imports_are_read_as_ipython_reads_its_cells() -> None:
+    cells = [
+        "%matplotlib inline\nimport numpy as np, torch.nn.functional as F\n!echo hi",
+        "from torch import optim\nfrom collections.abc import Callable\n",
+        "from . import helpers\nfrom os import *",
+        "model = torch.optim.Adam(params)  # an optimizer, imported by nothing",
+        "this is not python (",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.cells.append(nbformat.v4.new_markdown_cell("import markdown_is_not_code"))
+    assert imported_modules(nb) == [
+        "collections.abc",
+        "collections.abc.Callable",
+        "numpy",
+        "os",
+        "torch",
+        "torch.nn.functional",
+        "torch.optim",
+    ]
+    nb.cells = nb.cells[:1]
+    assert "torch.optim" not in imported_modules(nb)
 
 
 def test_a_kernel_whose_shell_the_zygote_built_is_set_up_as_if_built_in_the_kernel(
