@@ -342,11 +342,14 @@ def warm_kernel_config(course: Course, assignment: str) -> Config:
     config = copy.deepcopy(course.config)
     if "preload" not in course.config.PooledKernelManager:
         folder = course.source / assignment
-        modules = {
-            m
-            for name in course.notebooks(assignment)
-            for m in imported_modules(read(folder / f"{name}.ipynb"))
-        }
+        try:
+            modules = {
+                m
+                for name in course.notebooks(assignment)
+                for m in imported_modules(read(folder / f"{name}.ipynb"))
+            }
+        except Exception:  # noqa: BLE001 - an optimisation only: the zygote's usual set then
+            return config
         config.PooledKernelManager.preload = sorted(modules)
     return config
 

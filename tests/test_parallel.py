@@ -236,6 +236,16 @@ def test_kernels_come_with_what_the_assignment_imports_and_without_the_rest(
     assert warm_kernel_config(chosen, "gate").PooledKernelManager.preload == ["colorsys"]
 
 
+def test_a_source_notebook_that_cannot_be_read_leaves_the_zygote_its_usual_modules(tmp_path: Path) -> None:
+    """The preload list is an optimisation: reading it must never stop a grading run."""
+    make_engine_course(tmp_path / "course")
+    course = Course(tmp_path / "course")
+    (course.source / "gate" / "relu.ipynb").write_text("{ not a notebook")
+    config = warm_kernel_config(course, "gate")
+    assert "preload" not in config.PooledKernelManager
+    assert "preload" not in course.config.PooledKernelManager  # the course's own config is untouched
+
+
 def test_the_modules_a_notebook_imports_are_read_as_ipython_reads_its_cells() -> None:
     cells = [
         "%matplotlib inline\nimport numpy as np, torch.nn.functional as F\n!echo hi",
