@@ -285,7 +285,17 @@ class KernelPool:
 
     def _read_events(self, stream: Any, connection: socket.socket | None) -> None:
         for line in stream:
-            event = json.loads(line)
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None
+            if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+                # e.g. a library that printed: the zygote's own events are one JSON object a line
+                print(
+                    f"rlgrade: the kernel zygote sent a line that is no event: {line[:200]!r}",
+                    file=sys.stderr,
+                )
+                continue
             with self._lock:
                 kind = event["event"]
                 if kind in ("ready", "hello"):

@@ -246,6 +246,21 @@ def test_a_source_notebook_that_cannot_be_read_leaves_the_zygote_its_usual_modul
     assert "preload" not in course.config.PooledKernelManager  # the course's own config is untouched
 
 
+def test_a_line_from_the_zygote_that_is_no_event_is_skipped(capsys: pytest.CaptureFixture[str]) -> None:
+    """The zygote's events share its stdout with whatever a library there prints. Such a
+    line used to end the grader's event reader, which then waited out its 120 s start limit."""
+    from autograder import pool
+
+    kernel_pool = pool.KernelPool()
+    try:
+        lines = [b"The Zen of Python, by Tim Peters\n", b"[1, 2]\n", b'{"event": "ready", "pid": 1}\n']
+        kernel_pool._read_events(iter(lines), None)
+        assert kernel_pool._ready
+    finally:
+        kernel_pool.close()
+    assert capsys.readouterr().err.count("no event") == 2
+
+
 def test_the_modules_a_notebook_imports_are_read_as_ipython_reads_its_cells() -> None:
     cells = [
         "%matplotlib inline\nimport numpy as np, torch.nn.functional as F\n!echo hi",
