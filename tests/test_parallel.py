@@ -210,7 +210,7 @@ def test_a_graded_kernel_has_no_debugger_yet_shows_every_kind_of_output(graded: 
 
 
 def test_kernels_come_with_what_the_assignment_imports_and_without_the_rest(
-    graded: dict[str, Course],
+    graded: dict[str, Course], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """autograde's zygote imports what the assignment's source notebooks import, not the
     whole course's usual set (torchvision and torch._dynamo alone take seconds to import).
@@ -231,6 +231,7 @@ def test_kernels_come_with_what_the_assignment_imports_and_without_the_rest(
     loaded, zen = (cell.outputs for cell in run_in_pooled_kernel([probe, "import this"], course, config))
     assert [output.get("text") for output in loaded] == ["['torch', 'this']\n"]
     assert zen == [], "`this` was imported again in the kernel"
+    assert "no event" not in capsys.readouterr().err, "the poem went out with the zygote's events"
     chosen = Course(course.root)
     chosen.config.PooledKernelManager.preload = ["colorsys"]  # the instructor's choice wins
     assert warm_kernel_config(chosen, "gate").PooledKernelManager.preload == ["colorsys"]
