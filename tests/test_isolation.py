@@ -34,6 +34,9 @@ BY_AUTOGRAD = (
     "    return torch.relu(z), t.grad\n"
 )
 LEAK = "LEAKED"
+# How long the fork bomb's children sleep: a number no other process on the machine sleeps
+# (a plain "sleep 300" elsewhere, say in a shell, made the survivor check fail)
+NAP = f"300.{os.getpid()}"
 
 
 def leak_probe(paths: list[str]) -> str:
@@ -153,7 +156,7 @@ def attacks(root: Path, port: int) -> dict[str, tuple[str, tuple[str, ...]]]:
                 "import subprocess\nchildren = []\n"
                 "try:\n"
                 "    for _ in range(3000):\n"
-                "        children.append(subprocess.Popen(['sleep', '300']))\n"
+                f"        children.append(subprocess.Popen(['sleep', '{NAP}']))\n"
                 "except OSError as e:\n"
                 "    print('stopped after', len(children), type(e).__name__)\n",
             ),
@@ -299,7 +302,7 @@ def test_output_flood_is_capped(batch: Batch) -> None:
 
 def test_process_limit_and_no_process_survives(batch: Batch) -> None:
     assert "stopped after" in batch.printed("forks")
-    left = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True).stdout.split()
+    left = subprocess.run(["pgrep", "-f", f"sleep {NAP}"], capture_output=True, text=True).stdout.split()
     assert left == [], f"processes left behind by the sandbox: {left}"
 
 
