@@ -178,8 +178,9 @@ class Bookkeeper:
     def _add_submission(self, student: str) -> None:
         """nbgrader's `add_submission`, unless the student has a submission already: the
         submission, and for each of its notebooks an empty grade for every graded and task cell
-        and an empty comment for every solution and task cell. Three bulk inserts instead of
-        one ORM object per row (that took 40 % of this class's time); nbgrader's
+        and an empty comment for every solution and task cell. One insert for the submission and
+        one bulk insert each for its notebooks, grades and comments, instead of one ORM object
+        per row (that took 40 % of this class's time); nbgrader's
         `update_or_create_submission` then finds it and sets its timestamp, as for a resubmission."""
         from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook, new_uuid
         from sqlalchemy import insert, select
