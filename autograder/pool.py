@@ -39,6 +39,7 @@ from autograder.zygote import COURSE_MODULES
 START_TIMEOUT_S = 120.0
 HARD_KILL_AFTER_S = 2.0
 THREADS_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+DIRECT_CAPS = ("CAP_SYS_ADMIN", "CAP_CHOWN")  # a root zygote's, to fork jobs into new namespaces
 
 
 class QuickStartClient(AsyncKernelClient):
@@ -121,9 +122,13 @@ class KernelPool:
         address: str | None = None,
         shared: bool = False,
         preload: tuple[str, ...] = COURSE_MODULES,
+        direct: bool = True,
         **limits: int,
     ) -> None:
         self.threads = threads
+        # As root, our own zygote forks each job straight into namespaces of its own (False:
+        # each job makes them and forks a middle process, as without root; for tests)
+        self.direct = direct
         self.limits = limits
         self.preload = preload  # what our own zygote imports before it forks (its `--preload`)
         self.shared = shared
@@ -227,13 +232,18 @@ class KernelPool:
                 os.umask(old_mask)
             listener.listen(64)
             inner.append(f"--listen-fd={listener.fileno()}")
+        direct = self.direct and os.geteuid() == 0
+        # A job that mounts its /proc in a user namespace of its own needs the host's complete
+        # /proc in sight (bwrap's has read-only parts); one that mounts it as root does not.
         cmd = sandbox_command(
-            inner, self.jobs_root, empty, self._zygote_env(), self.limits["scratch_mb"], own_proc=False
+            inner, self.jobs_root, empty, self._zygote_env(), self.limits["scratch_mb"], own_proc=direct
         )
-        if os.geteuid() == 0:  # the zygote only gives each job its own uid, and kills jobs
-            caps = ["--cap-drop", "ALL"]
-            caps += [arg for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_KILL") for arg in ("--cap-add", cap)]
-            cmd[1:1] = caps
+        if os.geteuid() == 0:  # the zygote gives each job its own uid, and kills jobs
+            # with SYS_ADMIN and CHOWN it forks each job straight into new namespaces, where the
+            # job mounts its folders and /proc as root and then drops root and every capability
+            # (autograder.zygote.PidNamespaces): one fork per kernel instead of two
+            caps = ["CAP_SETUID", "CAP_SETGID", "CAP_KILL", *(DIRECT_CAPS if direct else ())]
+            cmd[1:1] = ["--cap-drop", "ALL", *(arg for cap in caps for arg in ("--cap-add", cap))]
         try:
             with open(self.log_path, "ab") as log:
                 self._process = subprocess.Popen(

@@ -21,17 +21,19 @@ goes away takes its jobs with it; the owner going away ends the zygote and every
 
 For each job a fresh process is forked; before it runs any student code it isolates itself
 from the zygote and from every other job (`isolate`):
-* as root it first becomes the job's own unprivileged uid (the process limit counts per
-  user, so one job's fork bomb cannot starve another);
-* new user, mount, PID, network, IPC and UTS namespaces: other jobs' processes can be
-  neither seen nor signalled;
+* new mount, PID, network, IPC and UTS namespaces: other jobs' processes can be neither
+  seen nor signalled;
 * private /tmp and working folder (tmpfs), the job's own files copied in; the folder of all
-  jobs is covered, only this job's connection folder is put back;
+  jobs is covered, only this job's connection folder is put back; a /proc of its own;
+* as root it becomes the job's own unprivileged uid (the process limit counts per user, so
+  one job's fork bomb cannot starve another), in a user namespace of its own;
 * resource limits (autograder.confine), every capability dropped, no_new_privs;
 * then ipykernel's IPython kernel (less its debugger) starts on the job's connection file,
   over Unix sockets.
-The kernel's middle process relays its exit status; killing it kills the whole job
-(the kernel is PID 1 of its namespace and dies with its parent).
+The kernel is PID 1 of its PID namespace: when it ends, Linux ends every process of the job.
+A zygote running as root forks it straight into a new PID namespace (`PidNamespaces`);
+otherwise the job makes its own namespaces and forks once more, and that middle process
+relays the kernel's exit status (killing it kills the whole job).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ COURSE_MODULES = (
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+JOB_NAMESPACES = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS  # besides its PID and user ones
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT = 1, 2, 4, 32
 MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 4096, 8192, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
@@ -124,11 +127,12 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
-def private_folders(own: Path, jobs: Path, scratch_mb: int) -> None:
+def private_folders(own: Path, jobs: Path, scratch_mb: int, owner: int | None = None) -> None:
     """A fresh /tmp and working folder (with a copy of the job's files), the folder of all jobs
     covered with only this job's conn/ put back. What must stay visible and lies below a folder
     that gets covered (the course's venv or this package under /tmp, conn/) is first bound to
-    a staging area, then moved back into place."""
+    a staging area, then moved back into place. `owner`: the uid the working folder and its
+    files are given (made here by real root, for a job that gives up root afterwards)."""
     keep = [root for root in readable_roots() if root.is_relative_to("/tmp") or root.is_relative_to(jobs)]
     stage = Path(WORKDIR)  # a throw-away tmpfs while the mounts are moved around
     tmpfs = MS_NOSUID | MS_NODEV
@@ -149,49 +153,128 @@ def private_folders(own: Path, jobs: Path, scratch_mb: int) -> None:
     _check(_libc.umount2(str(stage).encode(), 0), "umount staging")
     _mount("tmpfs", WORKDIR, "tmpfs", tmpfs, f"size={scratch_mb}m,mode=0755")
     shutil.copytree(work_copy, WORKDIR, dirs_exist_ok=True, symlinks=True)
+    if owner is not None:
+        os.chown(WORKDIR, owner, owner)
+        for folder, dirs, files in os.walk(WORKDIR):
+            for name in (*dirs, *files):
+                os.lchown(os.path.join(folder, name), owner, owner)
     _check(_libc.umount2(str(work_copy).encode(), 0), "umount work copy")
     work_copy.rmdir()
 
 
-def isolate(jobs: Path, job: str, uid: int | None, limits: dict[str, int]) -> None:
-    """Turn this freshly forked process into the job's sandboxed kernel process (see the module doc).
-    Forks once more: the caller continues as the kernel (PID 1 of the new namespace)."""
+class PidNamespaces:
+    """Forks each job straight into a PID namespace of its own, where it is PID 1.
+
+    Only a zygote with CAP_SYS_ADMIN can (grading as root: bwrap keeps it): it unshares a
+    PID namespace for its next child, forks, and goes back to its own with setns. A job
+    forked so needs no middle process (see `isolate`): a second copy of the zygote's address
+    space fewer, made and torn down, for every kernel. Without the capability, `fork` is a
+    plain fork and each job makes its own namespaces."""
+
+    def __init__(self) -> None:
+        self.own: int | None = None  # a descriptor of the zygote's PID namespace
+        if os.geteuid() != 0:
+            return
+        try:
+            fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        except OSError:
+            return
+        if _libc.setns(fd, CLONE_NEWPID) == 0:  # allowed back into its own: it can do the rest
+            self.own = fd
+        else:
+            os.close(fd)
+
+    @property
+    def direct(self) -> bool:
+        return self.own is not None
+
+    def fork(self) -> int:
+        """os.fork(); with `direct`, the child is PID 1 of a new PID namespace."""
+        if self.own is None:
+            return os.fork()
+        _check(_libc.unshare(CLONE_NEWPID), "unshare a PID namespace")
+        try:
+            pid = os.fork()
+        except BaseException:
+            self._back()
+            raise
+        if pid:
+            self._back()
+        return pid
+
+    def _back(self) -> None:
+        _check(_libc.setns(self.own, CLONE_NEWPID), "setns back to the zygote's PID namespace")
+
+
+def become(uid: int | None) -> None:
+    """As root: become the job's own unprivileged uid (no groups); every capability goes."""
     if uid is not None and os.geteuid() == 0:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
         _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # a uid change made /proc/self root's
+
+
+def map_root_to_self(namespaces: int) -> None:
+    """unshare `namespaces` (CLONE_NEWUSER among them), mapping root in the new user
+    namespace to this process's own uid and gid outside it."""
     outer_uid, outer_gid = os.geteuid(), os.getegid()
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-    _check(_libc.unshare(flags), "unshare")
+    _check(_libc.unshare(namespaces), "unshare")
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"0 {outer_uid} 1")
     _write("/proc/self/gid_map", f"0 {outer_gid} 1")
-    kernel = os.fork()
-    if kernel:  # the middle process: relay the kernel's end, die with the zygote
-        # SIGTERM here kills the kernel, PID 1 of the job's namespace: Linux then ends every
-        # process of the namespace before the kernel counts as exited, so the job is reported
-        # ended only once nothing of it is left.
-        signal.signal(signal.SIGTERM, lambda *_: os.kill(kernel, signal.SIGKILL))
-        for fd in range(3, 256):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        status = os.waitstatus_to_exitcode(os.waitpid(kernel, 0)[1])
-        os._exit(status if status >= 0 else 128 - status)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def enclose(jobs: Path, job: str, limits: dict[str, int], owner: int | None = None) -> None:
+    """The job's own view of the files (`private_folders`) and of the processes (/proc)."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    private_folders(jobs / job, jobs, limits["scratch_mb"])
+    private_folders(jobs / job, jobs, limits["scratch_mb"], owner)
     try:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)  # this job's processes only
     except OSError as exc:  # fail closed: no /proc rather than the zygote's (it shows the host's)
         os.write(2, f"rlgrade zygote: job {job}: no /proc of its own ({exc}); /proc left empty\n".encode())
         _mount("tmpfs", "/proc", "tmpfs", MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
+
+
+def isolate(jobs: Path, job: str, uid: int | None, limits: dict[str, int], pid_one: bool = False) -> None:
+    """Turn this freshly forked process into the job's sandboxed kernel process (see the module doc).
+
+    `pid_one`: it already is PID 1 of a new PID namespace, with root's capabilities
+    (`PidNamespaces`): it makes its folders and /proc as root, then gives root up. Otherwise
+    it gives root up first, makes its namespaces in a user namespace of its own and forks
+    once more: the caller continues as the kernel (PID 1 of the new namespace)."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if pid_one:
+        _check(_libc.unshare(JOB_NAMESPACES), "unshare")
+        enclose(jobs, job, limits, owner=uid)
+        become(uid)
+        map_root_to_self(CLONE_NEWUSER)
+    else:
+        become(uid)
+        map_root_to_self(CLONE_NEWUSER | CLONE_NEWPID | JOB_NAMESPACES)
+        kernel = os.fork()
+        if kernel:  # the middle process: relay the kernel's end, die with the zygote
+            # SIGTERM here kills the kernel, PID 1 of the job's namespace: Linux then ends every
+            # process of the namespace before the kernel counts as exited, so the job is reported
+            # ended only once nothing of it is left.
+            signal.signal(signal.SIGTERM, lambda *_: os.kill(kernel, signal.SIGKILL))
+            for fd in range(3, 256):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            os._exit(exit_code(os.waitpid(kernel, 0)[1]))
+        enclose(jobs, job, limits)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # again: a change of credentials clears it
     set_limits(limits["memory_mb"], limits["cpu_seconds"], limits["processes"], limits["file_mb"])
     _drop_capabilities()
     os.chdir(WORKDIR)
+
+
+def exit_code(wait_status: int) -> int:
+    """A process's exit status as a shell reports it (128 + N after signal N)."""
+    code = os.waitstatus_to_exitcode(wait_status)
+    return code if code >= 0 else 128 - code
 
 
 def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> None:
@@ -355,13 +438,19 @@ def undebuggable_kernel() -> type:
 
 
 def start_job(
-    job: str, uid: int | None, env: dict[str, str], jobs: Path, limits: dict[str, int], private: list[int]
+    job: str,
+    uid: int | None,
+    env: dict[str, str],
+    jobs: Path,
+    limits: dict[str, int],
+    private: list[int],
+    namespaces: PidNamespaces,
 ) -> tuple[int, int]:
     """Fork the job's process; returns its pid (in the zygote) and the read end of the pipe
     on which the kernel says it listens. `private`: the zygote's own descriptors (its
     clients' sockets, other jobs' pipes), closed in the job before anything else."""
     ready_r, ready_w = os.pipe()
-    pid = os.fork()
+    pid = namespaces.fork()
     if pid:
         os.close(ready_w)
         return pid, ready_r
@@ -371,7 +460,7 @@ def start_job(
             os.close(fd)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        isolate(jobs, job, uid, limits)
+        isolate(jobs, job, uid, limits, pid_one=namespaces.direct)
         run_kernel(str(jobs / job / "conn" / "kernel.json"), env, ready_w)
     except BaseException as exc:  # noqa: BLE001 - report and leave; never return into the zygote loop
         try:
@@ -408,6 +497,7 @@ class Jobs:
         self.pid_of: dict[str, int] = {}
         self.job_of: dict[int, str] = {}  # pid -> job
         self.listening: dict[int, str] = {}  # read end of a job's pipe -> job
+        self.namespaces = PidNamespaces()
 
     def handle(self, client: Client, request: dict, private: list[int]) -> None:
         """One request of `client`; `private`: the descriptors a new job must close."""
@@ -428,10 +518,14 @@ class Jobs:
                 self.root,
                 self.limits,
                 [*private, *self.listening],
+                self.namespaces,
             )
             self.pid_of[job], self.job_of[pid], self.listening[pipe] = pid, job, job
         elif op == "kill" and job in self.pid_of:
-            self.signal(job, signal.SIGKILL if request.get("hard") else signal.SIGTERM)
+            # A kernel forked as PID 1 gets only the signals it handles from outside its
+            # namespace, SIGKILL always; a middle process turns SIGTERM into that SIGKILL.
+            hard = request.get("hard") or self.namespaces.direct
+            self.signal(job, signal.SIGKILL if hard else signal.SIGTERM)
         elif op == "release" and job not in self.pid_of:
             self.forget(job)
 
@@ -459,10 +553,10 @@ class Jobs:
                 self.forget(job)
 
     def started(self, pipe: int) -> None:
-        os.read(pipe, 1)
+        said = os.read(pipe, 1)  # nothing: the job ended before its kernel listened
         os.close(pipe)
         job = self.listening.pop(pipe)
-        if job in self.owner_of:
+        if said and job in self.owner_of:
             self.owner_of[job].emit({"event": "listening", "job": job})
 
     def reap(self) -> None:
@@ -475,11 +569,12 @@ class Jobs:
                 continue
             self.pid_of.pop(job, None)
             for fd in [fd for fd, j in self.listening.items() if j == job]:
-                os.close(self.listening.pop(fd))
+                del self.listening[fd]
+                os.close(fd)
             client = self.owner_of.get(job)
             self.forget(job)  # the uid is free only now that nothing of the job is left
             if client is not None:
-                client.emit({"event": "exited", "job": job, "status": os.waitstatus_to_exitcode(status)})
+                client.emit({"event": "exited", "job": job, "status": exit_code(status)})
 
 
 def serve(
@@ -504,7 +599,8 @@ def serve(
 
     def own_fds() -> list[int]:
         """What a job must not inherit (stdin and stdout it replaces itself)."""
-        return [wake_r, wake_w, *connections, *([listener.fileno()] if listener else [])]
+        namespace = [] if state.namespaces.own is None else [state.namespaces.own]
+        return [wake_r, wake_w, *connections, *([listener.fileno()] if listener else []), *namespace]
 
     while True:
         try:

@@ -359,6 +359,112 @@ def test_the_zygote_moves_its_memory_onto_huge_pages() -> None:
     assert huge_kb >= 64 * 1024, f"only {huge_kb} KiB on huge pages after moving {moved_mb} MiB"
 
 
+# What a graded kernel sees of itself: its pid, the processes it can see, its uids, whether it
+# may write its files and /tmp, its capabilities. Sleeps so that the test can look at it from outside.
+SELF_VIEW = (
+    "import json, os, time\n"
+    "status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+    "open('data/given.txt', 'a').write('more')\n"
+    "open('new.txt', 'w').write('new')\n"
+    "open('/tmp/scratch', 'w').write('scratch')\n"
+    "view = {'pid': os.getpid(), 'seen': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),\n"
+    "        'uid_map': open('/proc/self/uid_map').read().split(), 'uid': os.getuid(),\n"
+    "        'given': open('data/given.txt').read(), 'caps': status['CapEff'].strip(),\n"
+    "        'bounding': status['CapBnd'].strip(), 'no_new_privs': status['NoNewPrivs'].strip()}\n"
+    "print('VIEW', json.dumps(view))\n"
+    "time.sleep(4)\n"
+)
+
+
+def namespace_pid(pid: int) -> int:
+    """A process's pid in the innermost PID namespace it belongs to (1: it is that one's init)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("NSpid:")).split()[-1])
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, NotADirectoryError):
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def zygote_process(own: object) -> int | None:
+    """The pid (here) of the Python that a pool started inside bwrap, once it runs."""
+    process = getattr(own, "_process", None)
+    pids = [process.pid] if process is not None else []
+    while pids:
+        pid = pids.pop()
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"autograder.zygote" in command and not command[0].endswith(b"bwrap"):
+            return pid
+        pids += children_of(pid)
+    return None
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["forked-as-pid-1", "through-a-middle-process"])
+def test_a_kernel_is_pid_one_of_its_own_namespace_owns_its_files_and_holds_no_capability(
+    graded: dict[str, Course], direct: bool
+) -> None:
+    """As root the zygote forks each job straight into a new PID namespace (one fork per
+    kernel); without root, or told not to, each job forks a middle process. Either way the
+    kernel must be the init of a namespace of its own, see nothing else, run as the job's own
+    uid without any capability, and be able to write its files and /tmp."""
+    import json
+    import threading
+
+    from autograder import pool
+    from autograder.parallel import run_notebook
+
+    config = graded["serial"].config
+    own = pool.KernelPool(direct=direct, **pool.limits_of(pool.PooledKernelManager(config=config)))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SELF_VIEW)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    saved, pool._POOL = pool._POOL, own
+    ran: dict[str, str] = {}
+    runner = threading.Thread(
+        target=lambda: ran.update(run_notebook(nbformat.writes(nb), {"data/given.txt": b"given"}, config, []))
+    )
+    try:
+        runner.start()
+        deadline = time.monotonic() + 60
+        jobs: list[int] = []
+        below: list[int] = []
+        while not (below or direct and jobs) and time.monotonic() < deadline:  # a middle forks later
+            time.sleep(0.1)
+            zygote = zygote_process(own)
+            jobs = children_of(zygote) if zygote else []
+            below = children_of(jobs[0]) if jobs else []
+        assert len(jobs) == 1, f"expected the zygote to have forked one job, found {jobs}"
+        if direct and os.geteuid() == 0:
+            assert namespace_pid(jobs[0]) == 1, "the zygote's child is not the init of a namespace of its own"
+        else:
+            assert namespace_pid(jobs[0]) != 1 and [namespace_pid(k) for k in below] == [1], (
+                "the job's middle process should be outside the new namespace, its one child its init"
+            )
+    finally:
+        runner.join(timeout=60)
+        pool._POOL = saved
+        own.close()
+    printed = "".join(o.get("text", "") for o in nbformat.reads(ran["notebook"], 4).cells[0].outputs)
+    assert "VIEW " in printed, f"the kernel failed to look at itself: {ran['notebook'][-1500:]}"
+    view = json.loads(printed.split("VIEW ", 1)[1].splitlines()[0])
+    assert view["pid"] == 1 and view["seen"] == [1], f"the kernel sees other processes: {view}"
+    assert view["given"] == "givenmore", "the kernel could not write the files it was given"
+    assert view["caps"] == view["bounding"] == "0000000000000000" and view["no_new_privs"] == "1"
+    assert view["uid"] == 0 and view["uid_map"][:1] == ["0"], "root inside is not mapped to the job's uid"
+    if os.geteuid() == 0:
+        assert int(view["uid_map"][1]) >= 61000, f"the kernel runs as {view['uid_map'][1]}, not a job uid"
+
+
 def zygote_of_this_worker(nb_json: str, config: object) -> tuple[str, int, str]:
     """Run in a local worker: grade one notebook; the folder of the zygote that forked its
     kernel, how many zygotes this worker started itself, and the notebook."""
