@@ -465,6 +465,33 @@ def test_a_kernel_is_pid_one_of_its_own_namespace_owns_its_files_and_holds_no_ca
         assert int(view["uid_map"][1]) >= 61000, f"the kernel runs as {view['uid_map'][1]}, not a job uid"
 
 
+def test_a_job_that_fails_before_it_listens_is_reported_ended_and_the_zygote_goes_on(
+    graded: dict[str, Course],
+) -> None:
+    """A job whose folder is missing cannot isolate itself and ends before its kernel listens:
+    the zygote must report it ended (never listening) and serve the next job itself."""
+    from autograder import pool
+
+    config = graded["serial"].config
+    own = pool.KernelPool(**pool.limits_of(pool.PooledKernelManager(config=config)))
+    saved, pool._POOL = pool._POOL, own
+    try:
+        job, folder, _ = own.new_job()
+        assert not folder.exists()
+        own.start(job, {})
+        deadline = time.monotonic() + 30
+        while own.exit_status(job) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert own.exit_status(job) == 70, f"the failed job ended with {own.exit_status(job)}"
+        assert job not in own._started, "a job that never listened was reported listening"
+        cells = run_in_pooled_kernel(["print(6 * 7)"], graded["serial"])
+        assert cells[0].outputs[0]["text"] == "42\n"
+        assert own.starts == 1, "the zygote died with the failed job and had to be started again"
+    finally:
+        pool._POOL = saved
+        own.close()
+
+
 def zygote_of_this_worker(nb_json: str, config: object) -> tuple[str, int, str]:
     """Run in a local worker: grade one notebook; the folder of the zygote that forked its
     kernel, how many zygotes this worker started itself, and the notebook."""
