@@ -203,7 +203,8 @@ class LocalRunner:
         self.workers = workers
         address = shared_zygote_address(config) if config is not None else None
         # Workers are forked from multiprocessing's fork server, a fresh single-threaded Python
-        # that imports what they need (torch included, for judging) once, not once per worker.
+        # that imports what they need once, not once per worker. Not torch: they judge through
+        # the zygote's judge (autograder.judging), which imported it already.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(WORKER_IMPORTS))
         self._pool = ProcessPoolExecutor(
@@ -224,7 +225,7 @@ class LocalRunner:
         return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
 
 
-WORKER_IMPORTS = ("autograder.parallel", "autograder.engine")
+WORKER_IMPORTS = ("autograder.parallel", "autograder.judging")
 
 
 def shared_zygote_address(config: Config) -> str | None:

@@ -33,6 +33,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import DottedObjectName, List, Type, Unicode
 
+from autograder.judging import SOCKET_NAME as JUDGE_SOCKET
 from autograder.sandbox import SandboxedKernelManager, require_sandbox, sandbox_command
 from autograder.zygote import COURSE_MODULES
 
@@ -212,6 +213,19 @@ class KernelPool:
             self._connection.close()
             self._connection = None
 
+    def _listen(self, name: str) -> socket.socket:
+        """A listening Unix socket in the jobs folder, for the zygote to take over."""
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        path = self.jobs_root / name
+        path.unlink(missing_ok=True)
+        old_mask = os.umask(0o177)  # only this user may connect
+        try:
+            listener.bind(str(path))
+        finally:
+            os.umask(old_mask)
+        listener.listen(64)
+        return listener
+
     def _launch(self) -> None:
         """Start our own zygote, without waiting for it. Caller holds the lock."""
         require_sandbox()
@@ -220,18 +234,11 @@ class KernelPool:
         inner = [sys.executable, "-m", "autograder.zygote", "--jobs", str(self.jobs_root)]
         inner += [f"--{k.replace('_', '-')}={v}" for k, v in self.limits.items()]
         inner += ["--preload", *self.preload]
-        listener = None
-        if self.shared:
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            path = self.jobs_root / SOCKET_NAME
-            path.unlink(missing_ok=True)
-            old_mask = os.umask(0o177)  # only this user may connect
-            try:
-                listener.bind(str(path))
-            finally:
-                os.umask(old_mask)
-            listener.listen(64)
+        listener = self._listen(SOCKET_NAME) if self.shared else None
+        if listener is not None:
             inner.append(f"--listen-fd={listener.fileno()}")
+        judges = self._listen(JUDGE_SOCKET)  # this process's workers judge there (autograder.judging)
+        inner.append(f"--judge-fd={judges.fileno()}")
         direct = self.direct and os.geteuid() == 0
         # A job that mounts its /proc in a user namespace of its own needs the host's complete
         # /proc in sight (bwrap's has read-only parts); one that mounts it as root does not.
@@ -252,10 +259,11 @@ class KernelPool:
                     stdout=subprocess.PIPE,
                     stderr=log,
                     cwd=self.jobs_root,
-                    pass_fds=[listener.fileno()] if listener else [],
+                    pass_fds=[judges.fileno(), *([listener.fileno()] if listener else [])],
                 )
-        finally:
-            if listener is not None:  # the zygote's copy stays: with it gone, clients hear so
+        finally:  # the zygote's copies stay: with them gone, clients hear so
+            judges.close()
+            if listener is not None:
                 listener.close()
         self._ready = False
         self.starts += 1
@@ -461,6 +469,13 @@ def shared_pool(manager: SandboxedKernelManager, shared: bool = False) -> Kernel
             preload = tuple(getattr(manager, "preload", COURSE_MODULES))
             _POOL = KernelPool(address=_ZYGOTE_ADDRESS, shared=shared, preload=preload, **limits_of(manager))
         return _POOL
+
+
+def zygote_folder() -> Path | None:
+    """The jobs folder of the zygote this process's kernels come from (its judge listens
+    there, see autograder.judging), or None before the first warm kernel."""
+    pool = _POOL
+    return None if pool is None else pool.jobs_root
 
 
 def use_zygote_at(address: str | None) -> None:

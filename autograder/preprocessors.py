@@ -276,7 +276,7 @@ class JudgeOutsideKernel(NbGraderPreprocessor):
                 return cell, resources
             record = found[0]
             try:
-                from autograder.engine.api import judge_record
+                from autograder.judging import judge_record
 
                 text, points_earned = judge_record(stub, float(points), record, self._sources)
             except Exception as exc:  # noqa: BLE001 - a malformed record scores 0, never crashes grading

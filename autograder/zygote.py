@@ -98,6 +98,7 @@ SYS_CAPSET = 126  # x86_64
 LAST_CAP = 63
 MADV_COLLAPSE, HUGE_PAGE = 25, 2 << 20  # Linux 6.1+; 2 MiB pages on x86_64
 UID_BASE = 61000  # one unprivileged uid per running job when the zygote runs as root
+JUDGE_UID = UID_BASE - 1  # the judges' (autograder.judging), when the zygote runs as root
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -470,6 +471,30 @@ def start_job(
     os._exit(0)
 
 
+def run_judge(connection: socket.socket, private: list[int]) -> None:
+    """Judge the records a worker sends on `connection` (autograder.judging) in this freshly
+    forked process, as an unprivileged uid without capabilities; never returns. `private`:
+    the zygote's own descriptors, closed first."""
+    try:
+        for fd in private:
+            os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(2, 1)  # stdout carries the zygote's events
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        become(JUDGE_UID)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _drop_capabilities()
+        from autograder.judging import serve as judge
+
+        judge(connection)
+    except BaseException as exc:  # noqa: BLE001 - report and leave; never return into the zygote loop
+        os.write(2, f"rlgrade zygote: a judge stopped: {exc!r}\n".encode())
+    finally:
+        os._exit(0)
+
+
 class Client:
     """A process that asks the zygote for jobs: its owner (stdin/stdout) or a connection."""
 
@@ -559,14 +584,23 @@ class Jobs:
         if said and job in self.owner_of:
             self.owner_of[job].emit({"event": "listening", "job": job})
 
+    def start_judge(self, connection: socket.socket, private: list[int]) -> None:
+        """Fork a judge for a client that connected to the judges' socket (`run_judge`)."""
+        if os.fork() == 0:
+            run_judge(connection, [*private, *self.listening])
+        connection.close()
+
     def reap(self) -> None:
-        while self.job_of:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
             if pid == 0:
                 break
             job = self.job_of.pop(pid, None)
             if job is None:
-                continue
+                continue  # a judge
             self.pid_of.pop(job, None)
             for fd in [fd for fd, j in self.listening.items() if j == job]:
                 del self.listening[fd]
@@ -582,10 +616,12 @@ def serve(
     limits: dict[str, int],
     idle_work: Iterator[object] | None = None,
     listener: socket.socket | None = None,
+    judges: socket.socket | None = None,
 ) -> None:
     """The request loop; SIGCHLD wakes it up (through a pipe) to report ended jobs at once.
     `idle_work` advances one step whenever no request is waiting, until it is exhausted.
-    `listener`: a listening Unix socket whose connections are clients too."""
+    `listener`: a listening Unix socket whose connections are clients too. `judges`: one
+    whose connections each get a judge (`run_judge`)."""
     state = Jobs(jobs, limits)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -600,12 +636,13 @@ def serve(
     def own_fds() -> list[int]:
         """What a job must not inherit (stdin and stdout it replaces itself)."""
         namespace = [] if state.namespaces.own is None else [state.namespaces.own]
-        return [wake_r, wake_w, *connections, *([listener.fileno()] if listener else []), *namespace]
+        sockets = [s.fileno() for s in (listener, judges) if s is not None]
+        return [wake_r, wake_w, *connections, *sockets, *namespace]
 
     while True:
         try:
             timeout = 0.0 if idle_work is not None else 1.0
-            listening = [listener.fileno()] if listener else []
+            listening = [s.fileno() for s in (listener, judges) if s is not None]
             ready, _, _ = select.select([wake_r, *clients, *listening, *state.listening], [], [], timeout)
         except InterruptedError:
             ready = []
@@ -617,6 +654,8 @@ def serve(
                 os.read(wake_r, 4096)
             elif fd in state.listening:
                 state.started(fd)
+            elif judges is not None and fd == judges.fileno():
+                state.start_judge(judges.accept()[0], own_fds())
             elif listener is not None and fd == listener.fileno():
                 connection, _ = listener.accept()
                 connections[connection.fileno()] = connection
@@ -743,6 +782,7 @@ def main(argv: list[str] | None = None) -> None:
         "--preload", nargs="*", default=list(COURSE_MODULES), help="what the notebooks import (see `preload`)"
     )
     p.add_argument("--listen-fd", type=int, default=None, help="a listening Unix socket for more clients")
+    p.add_argument("--judge-fd", type=int, default=None, help="a listening Unix socket for judges")
     opts = p.parse_args(argv)
     limits = {k: getattr(opts, k) for k in ("memory_mb", "cpu_seconds", "processes", "file_mb", "scratch_mb")}
     if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
@@ -759,7 +799,9 @@ def main(argv: list[str] | None = None) -> None:
     gc.freeze()
     os.write(sys.stdout.fileno(), (json.dumps({"event": "ready", "pid": os.getpid()}) + "\n").encode())
     listener = None if opts.listen_fd is None else socket.socket(fileno=opts.listen_fd)
-    serve(opts.jobs, limits, None if os.environ.get("RLGRADE_SMALL_PAGES") else huge_pages(), listener)
+    judges = None if opts.judge_fd is None else socket.socket(fileno=opts.judge_fd)
+    idle_work = None if os.environ.get("RLGRADE_SMALL_PAGES") else huge_pages()
+    serve(opts.jobs, limits, idle_work, listener, judges)
     os._exit(0)  # nothing to flush or save; tearing down torch & co. would only delay the grader
 
 

@@ -492,6 +492,29 @@ def test_a_job_that_fails_before_it_listens_is_reported_ended_and_the_zygote_goe
         own.close()
 
 
+def test_a_worker_judges_through_the_zygotes_judge_without_importing_torch(graded: dict[str, Course]) -> None:
+    """Judging needs torch; a process that runs notebooks leaves it to its zygote's judge
+    (autograder.judging), sparing itself the seconds of importing torch, and gets the
+    points that judging in process gives."""
+    course = graded["serial"]
+    path = course.prepared / "right" / "gate" / "relu.ipynb"
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "import nbformat\n"
+        "from autograder import pool\n"
+        "from autograder.course import Course\n"
+        "from autograder.parallel import run_notebook, sanitized\n"
+        f"course = Course(Path({str(course.root)!r}))\n"
+        f"nb = sanitized(course, 'gate', 'right', Path({str(path)!r}))\n"
+        "out = run_notebook(nbformat.writes(nb), {}, course.config)\n"
+        "pool.close_shared_pool()\n"
+        "print('TORCH', 'torch' in sys.modules, out['judged'], '1 / 1 points' in out['notebook'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert "TORCH False True True" in done.stdout, done.stdout[-2000:] + done.stderr[-3000:]
+
+
 def zygote_of_this_worker(nb_json: str, config: object) -> tuple[str, int, str]:
     """Run in a local worker: grade one notebook; the folder of the zygote that forked its
     kernel, how many zygotes this worker started itself, and the notebook."""
