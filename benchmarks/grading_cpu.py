@@ -3,9 +3,9 @@
 Builds the batch of `benchmarks.bench_grading` (one real lesson notebook, N submissions of
 every kind), grades it with our command only, and prints the CPU seconds per submission of
 the grading process, its worker processes (and the fork server they come from), the
-zygotes (their own start-up and forks) and the kernels (everything the zygotes' children
-used), next to the whole machine's busy and idle time from /proc/stat over the same run.
-A sampler thread reads /proc every 0.5 s (its own CPU is left out of the grading
+zygotes (their own start-up and forks) and the kernels and judges (everything the
+zygotes' children used), next to the whole machine's busy and idle time from /proc/stat
+over the same run. A sampler thread reads /proc every 0.5 s (its own CPU is left out of the grading
 process's row); a zygote's children are counted when it reaps them (cutime), so no
 kernel is missed however short it lives.
 
@@ -141,7 +141,7 @@ def main() -> None:
         ("grading process", grading),
         (f"workers and fork server ({len(workers)})", sum(s.own for s in workers)),
         (f"zygotes, own ({len(zygotes)})", sum(s.own for s in zygotes)),
-        ("kernels (the zygotes' children)", sum(s.children for s in zygotes)),
+        ("kernels, judges (zygotes' children)", sum(s.children for s in zygotes)),
     ]
     print(f"{n} submissions of {opts.notebook}, graded in {wall:.1f} s on {os.cpu_count()} cores")
     print(f"{'CPU per submission':34s} {'ms':>7s}")
