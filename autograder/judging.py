@@ -105,7 +105,7 @@ def judge_record(stub: str, points: float, record: Any, sources: list[str]) -> t
     from autograder.pool import zygote_folder
 
     folder = zygote_folder()
-    address = None if folder is None else str(Path(folder) / SOCKET_NAME)
+    address = None if folder is None else str(folder / SOCKET_NAME)
     if address is not None and Path(address).exists():
         with _judges_lock:
             remote = _judges.setdefault(address, RemoteJudge(address))

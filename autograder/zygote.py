@@ -166,7 +166,7 @@ def private_folders(own: Path, jobs: Path, scratch_mb: int, owner: int | None = 
 class PidNamespaces:
     """Forks each job straight into a PID namespace of its own, where it is PID 1.
 
-    Only a zygote with CAP_SYS_ADMIN can (grading as root: bwrap keeps it): it unshares a
+    Only a zygote with CAP_SYS_ADMIN can (grading as root, the pool gives it that): it unshares a
     PID namespace for its next child, forks, and goes back to its own with setns. A job
     forked so needs no middle process (see `isolate`): a second copy of the zygote's address
     space fewer, made and torn down, for every kernel. Without the capability, `fork` is a
@@ -438,6 +438,15 @@ def undebuggable_kernel() -> type:
     return UndebuggableKernel
 
 
+def leave_the_loop(private: list[int]) -> None:
+    """In a child just forked from the zygote: close the zygote's own descriptors (`private`)
+    and undo its signal set-up, so that nothing of its request loop goes on here."""
+    for fd in private:
+        os.close(fd)
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+
 def start_job(
     job: str,
     uid: int | None,
@@ -456,11 +465,7 @@ def start_job(
         os.close(ready_w)
         return pid, ready_r
     try:
-        os.close(ready_r)
-        for fd in private:
-            os.close(fd)
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        leave_the_loop([ready_r, *private])
         isolate(jobs, job, uid, limits, pid_one=namespaces.direct)
         run_kernel(str(jobs / job / "conn" / "kernel.json"), env, ready_w)
     except BaseException as exc:  # noqa: BLE001 - report and leave; never return into the zygote loop
@@ -476,13 +481,10 @@ def run_judge(connection: socket.socket, private: list[int]) -> None:
     forked process, as an unprivileged uid without capabilities; never returns. `private`:
     the zygote's own descriptors, closed first."""
     try:
-        for fd in private:
-            os.close(fd)
+        leave_the_loop(private)
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)
         os.dup2(2, 1)  # stdout carries the zygote's events
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         become(JUDGE_UID)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         _drop_capabilities()
@@ -633,16 +635,16 @@ def serve(
     hello = {"event": "hello", "pid": os.getpid(), "limits": limits}
     connections: dict[int, socket.socket] = {}
 
+    listening = [s.fileno() for s in (listener, judges) if s is not None]
+    namespace = [] if state.namespaces.own is None else [state.namespaces.own]
+
     def own_fds() -> list[int]:
         """What a job must not inherit (stdin and stdout it replaces itself)."""
-        namespace = [] if state.namespaces.own is None else [state.namespaces.own]
-        sockets = [s.fileno() for s in (listener, judges) if s is not None]
-        return [wake_r, wake_w, *connections, *sockets, *namespace]
+        return [wake_r, wake_w, *connections, *listening, *namespace]
 
     while True:
         try:
             timeout = 0.0 if idle_work is not None else 1.0
-            listening = [s.fileno() for s in (listener, judges) if s is not None]
             ready, _, _ = select.select([wake_r, *clients, *listening, *state.listening], [], [], timeout)
         except InterruptedError:
             ready = []
