@@ -21,17 +21,22 @@ so a result is never attached to the wrong cells.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbformat.notebooknode import NotebookNode
 from traitlets.config import Config
 
@@ -125,33 +130,76 @@ def run_notebook(
     in its code cells, "kernel_seconds": the rest of the run, "judged": whether its records
     were judged}. Runs in a worker process of the grading machine or on a Dask worker
     (needs this package and bubblewrap there)."""
-    started = time.monotonic()
-    nb = nbformat.v4.reads(nb_json)  # from `notebook_text`: validated where it was read
-    with tempfile.TemporaryDirectory(prefix="rlgrade-run-") as folder:
+    return NotebookRun(nb_json, files, config).finish(steps)
+
+
+class NotebookRun:
+    """One notebook's run, in two halves. Made: its text parsed, its files written to a
+    folder of its own. `ask_for_kernel`: its kernel asked of the zygote (warm kernels only),
+    which forks it while the worker goes on with the notebook before. `finish`: run it."""
+
+    def __init__(self, nb_json: str, files: dict[str, bytes], config: Config) -> None:
+        started = time.monotonic()
+        self.nb = nbformat.v4.reads(nb_json)  # from `notebook_text`: validated where it was read
+        self._folder = tempfile.TemporaryDirectory(prefix="rlgrade-run-")
         for rel, data in files.items():
             parts = PurePosixPath(rel).parts
             if ".." in parts or PurePosixPath(rel).is_absolute():
                 continue
-            target = Path(folder, *parts)
+            target = Path(self._folder.name, *parts)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        executor = ResilientExecute(config=config)
-        nb, resources = executor.preprocess(nb, {"metadata": {"path": folder}})
-    kernel_seconds = time.monotonic() - started - executor.cell_seconds
-    if steps is None:
-        steps = [StderrIsNotFailure, *([JudgeOutsideKernel] if executor.sandbox else [])]
-    # Done here, in parallel, instead of one submission at a time in the grading process.
-    # Applied as nbgrader's exporter applies them, minus its copies of the notebook and its
-    # validation after every step (a third of this function's time); writing validates once.
-    for step in steps:
-        nb, resources = step(config=config)(nb, resources)
-    text = nbformat.writes(nb) + "\n"  # with the final newline nbconvert's exporter adds
-    return {
-        "notebook": text,
-        "cell_seconds": executor.cell_seconds,
-        "kernel_seconds": kernel_seconds,  # the rest of the run: files, kernel start and stop
-        "judged": executor.sandbox and JudgeOutsideKernel in steps,
-    }
+        self.config = config
+        self.executor = ResilientExecute(config=config)
+        self.km: Any = None
+        self.prepared_seconds = time.monotonic() - started  # counted in `finish`'s kernel_seconds
+
+    def ask_for_kernel(self) -> None:
+        """Best effort: without it (cold kernels, the zygote gone) `finish` starts its own."""
+        if self.executor.kernel_manager_class is not PooledKernelManager:
+            return
+        started = time.monotonic()
+        try:
+            self.km = self.executor.ask_for_kernel(self.nb, self._folder.name)
+        except Exception:  # noqa: BLE001 - see above
+            self.km = None
+        self.prepared_seconds += time.monotonic() - started
+
+    def finish(self, steps: list[type] | None = None) -> dict[str, Any]:
+        """Run the notebook (see `run_notebook`), then remove its folder."""
+        started = time.monotonic()
+        executor = self.executor
+        try:
+            nb, resources = executor.preprocess(
+                self.nb, {"metadata": {"path": self._folder.name}}, km=self.km
+            )
+        finally:
+            self.km = None
+            self._folder.cleanup()
+        kernel_seconds = time.monotonic() - started - executor.cell_seconds + self.prepared_seconds
+        if steps is None:
+            steps = [StderrIsNotFailure, *([JudgeOutsideKernel] if executor.sandbox else [])]
+        # Done here, in parallel, instead of one submission at a time in the grading process.
+        # Applied as nbgrader's exporter applies them, minus its copies of the notebook and its
+        # validation after every step (a third of this function's time); writing validates once.
+        for step in steps:
+            nb, resources = step(config=self.config)(nb, resources)
+        text = nbformat.writes(nb) + "\n"  # with the final newline nbconvert's exporter adds
+        return {
+            "notebook": text,
+            "cell_seconds": executor.cell_seconds,
+            "kernel_seconds": kernel_seconds,  # the rest: files, its kernel's start (or the wait) and stop
+            "judged": executor.sandbox and JudgeOutsideKernel in steps,
+        }
+
+    def abandon(self) -> None:
+        """Not to be run after all: end its kernel, if asked for, and remove its folder."""
+        if self.km is not None:
+            with contextlib.suppress(Exception):
+                run_sync(self.km.shutdown_kernel)(now=True)
+                run_sync(self.km.cleanup_resources)()
+        self.km = None
+        self._folder.cleanup()
 
 
 # -- replaying the results inside nbgrader's autograde ------------------------------------
@@ -192,12 +240,20 @@ class ReplayExecute(ResilientExecute):
 
 
 # -- where notebooks run ------------------------------------------------------------------
+Task = tuple[Future, Callable[..., Any], tuple[Any, ...]]  # a future, and the call that answers it
+
+
 class LocalRunner:
     """`workers` notebooks at a time on this machine, in worker processes, so that the Python
     work of running a notebook (messages, judging records) runs beside the grading process,
     not in turns with it under one interpreter lock. Their kernels all come from one zygote,
     which this process starts at once, while it prepares the submissions (with `config`'s
-    limits; without a config, or without warm sandboxed kernels, each worker has its own)."""
+    limits; without a config, or without warm sandboxed kernels, each worker has its own).
+
+    Each worker holds the next notebooks it will run (`HELD` tasks in all), so that it asks
+    for the next kernel while the current notebook runs (`serve`): a kernel's start (fork,
+    namespaces, IPython) then no longer keeps the worker waiting. A thread here drives each
+    worker; a worker that dies fails only the tasks it held, and a new one takes the rest."""
 
     def __init__(self, workers: int, config: Config | None = None) -> None:
         self.workers = workers
@@ -207,22 +263,215 @@ class LocalRunner:
         # the zygote's judge (autograder.judging), which imported it already.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(list(WORKER_IMPORTS))
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=use_zygote_at, initargs=(address,)
-        )
+        self._tasks: deque[Task] = deque()
+        self._changed = threading.Condition()
+        self._closing = False
+        self._drivers = [
+            threading.Thread(
+                target=self._drive, args=(context, address), name=f"rlgrade-worker-{n}", daemon=True
+            )
+            for n in range(workers)
+        ]
+        for driver in self._drivers:
+            driver.start()
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        return self._pool.submit(fn, *args)
+        future: Future = Future()
+        with self._changed:
+            if self._closing:
+                raise RuntimeError("this runner is closed")
+            self._tasks.append((future, fn, args))
+            self._changed.notify()
+        return future
 
     def completed(self, futures: list[Any]) -> Iterator[Any]:
         return as_completed(futures)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Cancel what no worker holds yet, let each worker end its current task, stop them."""
+        with self._changed:
+            self._closing = True
+            while self._tasks:
+                self._tasks.popleft()[0].cancel()
+            self._changed.notify_all()
+        for driver in self._drivers:
+            driver.join()
         close_shared_pool()
 
     def describe(self) -> str:
         return f"{self.workers} local worker{'s' if self.workers != 1 else ''}"
+
+    def _take(self, room: int, wait: bool) -> list[Task]:
+        """Up to `room` tasks (waiting for one if `wait`, until the runner closes)."""
+        taken = []
+        with self._changed:
+            while wait and not self._tasks and not self._closing:
+                self._changed.wait()
+            while self._tasks and len(taken) < room:
+                task = self._tasks.popleft()
+                if task[0].set_running_or_notify_cancel():
+                    taken.append(task)
+        return taken
+
+    def _drive(self, context: Any, address: str | None) -> None:
+        """Keep one worker process holding up to `HELD` tasks, and hand back its answers. If it
+        dies, the task it was running fails; the ones it held behind that go to a new worker."""
+        worker: Worker | None = None
+        held: dict[int, Task] = {}
+        again: list[Task] = []  # held by a worker that died before it began them
+        refs = itertools.count()
+        while True:
+            try:
+                if not self._closing:
+                    room = HELD - len(held) - len(again)
+                    for task in [*again, *self._take(room, wait=not held and not again)]:
+                        ref = next(refs)
+                        held[ref] = task
+                        worker = worker or Worker(context, address)
+                        worker.send((ref, task[1], task[2]))
+                    again = []
+                if worker is None or not held:
+                    if self._closing:
+                        break
+                    continue
+                if self._closing:
+                    worker.stop()  # it ends after its current task; what it held is not run
+                answer = worker.answer(None if self._closing or len(held) == HELD else POLL_S)
+                if answer is None:
+                    continue  # nothing yet: look for new tasks
+                if answer is Worker.ENDED:
+                    running = min(held)  # a worker runs its tasks in the order it got them
+                    ended = f"the worker process ended ({worker.exit_status()}) while it ran this task"
+                    held.pop(running)[0].set_exception(WorkerEnded(ended))
+                    if not self._closing:
+                        again = [held.pop(ref) for ref in sorted(held)]
+                    fail(held, WorkerEnded("not run: the grading run was closed"))
+                    worker = None
+                    continue
+                ref, value, error = answer
+                future = held.pop(ref)[0]
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(value)
+            except Exception as exc:  # noqa: BLE001 - e.g. no worker could be started: fail, go on
+                fail(held, exc)
+                fail({n: task for n, task in enumerate(again)}, exc)
+                again = []
+                if worker is not None:
+                    worker.kill()
+                worker = None
+        if worker is not None:
+            worker.stop()
+            worker.answer(None)  # waits until it has ended
+
+
+def fail(held: dict[int, Task], error: BaseException) -> None:
+    for future, _, _ in held.values():
+        future.set_exception(error)
+    held.clear()
+
+
+HELD = 3  # tasks a local worker holds: the one it runs, the next (its kernel starting), one more
+POLL_S = 0.05  # how often a driver with room for more tasks looks for them while it waits
+
+
+class WorkerEnded(RuntimeError):
+    """The worker process that held a task ended before it answered."""
+
+
+class Worker:
+    """One local worker process (`serve`): tasks go to it through a queue whose writes never
+    block this side (a thread of the queue's own writes them), answers come back on a pipe."""
+
+    ENDED = object()
+
+    def __init__(self, context: Any, address: str | None) -> None:
+        self._tasks = context.Queue()
+        reader, writer = context.Pipe(duplex=False)
+        self._process = context.Process(target=serve, args=(self._tasks, writer, address), daemon=True)
+        self._process.start()
+        writer.close()
+        self._answers = reader
+        self._stopped = False
+
+    def send(self, task: tuple[int, Callable[..., Any], tuple[Any, ...]]) -> None:
+        self._tasks.put(task)
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._tasks.put(None)
+
+    def answer(self, timeout: float | None) -> Any:
+        """The next (ref, value, error) it sent, None if none came within `timeout`, or ENDED."""
+        ready = multiprocessing.connection.wait([self._answers, self._process.sentinel], timeout)
+        if not ready:
+            return None
+        if self._answers in ready:
+            try:
+                return self._answers.recv()
+            except (EOFError, OSError):
+                pass
+        self._process.join()
+        self._answers.close()
+        self._tasks.cancel_join_thread()  # what it did not read is dropped, not waited for
+        self._tasks.close()
+        return self.ENDED
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self._process.kill()
+            while self.answer(None) is not self.ENDED:
+                pass
+
+    def exit_status(self) -> str:
+        code = self._process.exitcode
+        return f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+
+
+def serve(tasks: Any, answers: Any, address: str | None) -> None:
+    """A local worker: run the tasks it is sent, in order, and send back each answer. The
+    kernel of the notebook after the current one, if it holds one already, is asked for
+    before the current one runs (`NotebookRun`); a task of None ends the worker."""
+    use_zygote_at(address)
+    held: deque[tuple[int, Callable[..., Any], tuple[Any, ...]]] = deque()
+    runs: dict[int, NotebookRun] = {}  # task ref -> its run, kernel asked for
+    while True:
+        while not held or not tasks.empty():
+            task = tasks.get()
+            if task is None:
+                for run in runs.values():
+                    run.abandon()
+                return
+            held.append(task)
+        ref, fn, args = held.popleft()
+        try:
+            run = runs.pop(ref, None)
+            if run is None and fn is run_notebook:
+                run = NotebookRun(*args[:3])
+                run.ask_for_kernel()
+            if held:
+                ask_ahead(held[0], runs)
+            value = run.finish(*args[3:]) if run is not None else fn(*args)
+            answer: tuple[int, Any, BaseException | None] = (ref, value, None)
+        except Exception as exc:  # noqa: BLE001 - the grading process decides what it means
+            answer = (ref, None, exc)
+        try:
+            answers.send(answer)
+        except Exception as exc:  # noqa: BLE001 - e.g. an exception that cannot be pickled
+            answers.send((ref, None, RuntimeError(f"the answer could not be sent back: {exc!r}")))
+
+
+def ask_ahead(task: tuple[int, Callable[..., Any], tuple[Any, ...]], runs: dict[int, NotebookRun]) -> None:
+    """Prepare a held notebook's run and ask for its kernel (see `serve`)."""
+    ref, fn, args = task
+    if fn is run_notebook and ref not in runs:
+        try:
+            runs[ref] = NotebookRun(*args[:3])
+        except Exception:  # noqa: BLE001 - it fails again, and is answered, in its turn
+            return
+        runs[ref].ask_for_kernel()
 
 
 WORKER_IMPORTS = ("autograder.parallel", "autograder.judging")

@@ -368,10 +368,19 @@ class KernelPool:
                 self._send({"op": "release", "job": job})
 
     def start(self, job: str, env: dict[str, str]) -> ForkedKernel:
+        self.ask_to_start(job, env)
+        return self.started(job)
+
+    def ask_to_start(self, job: str, env: dict[str, str]) -> None:
+        """Have the zygote fork the job's kernel, without waiting for it (see `started`)."""
         with self._lock:
             if job not in self._mine or not self._alive():
                 raise PoolError(f"the kernel zygote that {job} was reserved from is gone")
             self._send({"op": "start", "job": job, "env": env})
+
+    def started(self, job: str) -> ForkedKernel:
+        """The job's kernel, once it listens (or has ended) after `ask_to_start`."""
+        with self._lock:
             deadline = time.monotonic() + START_TIMEOUT_S
             while job not in self._started and job not in self._exits:
                 if not self._changed.wait(timeout=max(0.0, deadline - time.monotonic())):
@@ -534,16 +543,49 @@ class PooledKernelManager(SandboxedKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         assert self.provisioner is not None
         provisioner: Any = self.provisioner
-        provisioner.process = shared_pool(self).start(self._job, self._kernel_env)
+        pool = shared_pool(self)
+        if self._asked is None:  # not asked for ahead (`_ask`)
+            pool.ask_to_start(self._job, self._kernel_env)
+        self._asked = None
+        provisioner.process = pool.started(self._job)
         provisioner.pid = provisioner.pgid = None
         self._reconcile_connection_info(provisioner.connection_info)
+
+    # set by `start_kernel` while `only_ask` is True: the kernel is asked for, not yet waited for
+    _asked: tuple[list[str], dict[str, Any]] | None = None
+    only_ask = False  # `start_kernel` only asks the zygote for the kernel (see `_start`)
 
     # jupyter_client's start and shutdown pause 10 ms each after their work (its
     # `in_pending_state` decorator sleeps so that its own tests can observe the pending
     # state): 20 ms a notebook in which its worker has nothing to do. These run the same
-    # undecorated methods and keep the `ready` future as the decorator does.
+    # steps undecorated and keep the `ready` future as the decorator does.
     async def start_kernel(self, **kw: Any) -> None:
-        await self._settle(AsyncKernelManager._async_start_kernel.__wrapped__(self, **kw))
+        if self.only_ask:
+            await self._ask(**kw)
+        else:
+            await self._settle(self._start(**kw))
+
+    async def _ask(self, **kw: Any) -> None:
+        """The first half of jupyter_client's start: prepare the kernel's folder and have the
+        zygote fork it, without waiting. A worker does this for its next notebook while the
+        current one runs (autograder.parallel.NotebookRun); the next `start_kernel` finishes."""
+        self._attempted_start = True
+        kernel_cmd, kw = await self._async_pre_start_kernel(**kw)
+        try:
+            shared_pool(self).ask_to_start(self._job, self._kernel_env)
+        except BaseException:
+            shared_pool(self).release(self._job)
+            raise
+        self._asked = (kernel_cmd, kw)
+
+    async def _start(self, **kw: Any) -> None:
+        if self._asked is None:
+            self._attempted_start = True
+            kernel_cmd, kw = await self._async_pre_start_kernel(**kw)
+        else:
+            kernel_cmd, kw = self._asked
+        await self._async_launch_kernel(kernel_cmd, **kw)
+        await self._async_post_start_kernel(**kw)
 
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         await self._settle(AsyncKernelManager._async_shutdown_kernel.__wrapped__(self, now, restart))
@@ -566,3 +608,6 @@ class PooledKernelManager(SandboxedKernelManager):
         if provisioner is not None and provisioner.process is not None:
             provisioner.process.kill()
             provisioner.process = None
+        elif self._asked is not None:  # asked for (`_ask`), never waited for
+            shared_pool(self).kill(self._job)
+            self._asked = None

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -31,6 +32,7 @@ from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
@@ -98,6 +100,31 @@ class ResilientExecute(Execute):
         await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)
+
+    _asked_km: Any = None  # the manager `ask_for_kernel` returned
+
+    def ask_for_kernel(self, nb: NotebookNode, folder: str) -> Any:
+        """Have the zygote fork `nb`'s kernel (warm kernels only), working in `folder`, and
+        return its manager at once, without waiting for the kernel to start. Passed to
+        `preprocess` as `km`, it is then waited for, used and stopped as a kernel `preprocess`
+        starts itself (autograder.parallel.NotebookRun: a worker's next notebook)."""
+        NotebookClient.__init__(self, nb)
+        self._check_assign_resources({"metadata": {"path": folder}})
+        km = self.create_kernel_manager()
+        km.only_ask = True
+        try:
+            self.start_new_kernel()
+        finally:
+            km.only_ask = False
+        self._asked_km = km
+        return km
+
+    @contextlib.contextmanager
+    def setup_kernel(self, **kwargs: Any) -> Any:
+        # nbclient stops only the kernels it started itself; one from `ask_for_kernel` is ours too
+        kwargs.setdefault("cleanup_kc", self.owns_km or (self.km is not None and self.km is self._asked_km))
+        with super().setup_kernel(**kwargs):
+            yield
 
     async def _async_poll_kernel_alive(self) -> None:
         # nbclient looks every second, so a kernel that died (os._exit, out of memory) held its

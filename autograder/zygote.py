@@ -789,6 +789,9 @@ def main(argv: list[str] | None = None) -> None:
     limits = {k: getattr(opts, k) for k in ("memory_mb", "cpu_seconds", "processes", "file_mb", "scratch_mb")}
     if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
         del sys.modules["rfc3987_syntax"]  # kernels import what a student's Python imports (see autograder)
+    # The imports make millions of objects and hardly any garbage: without the collector's
+    # passes over them they take about a tenth less CPU (measured: 5.4 vs 6.0 s).
+    gc.disable()
     preload(opts.preload)
     try:
         prepared_kernel_app()  # made once here, not in every kernel
@@ -799,6 +802,7 @@ def main(argv: list[str] | None = None) -> None:
     # page by page) the whole inherited heap.
     gc.collect()
     gc.freeze()
+    gc.enable()  # kernels collect garbage as any Python does
     os.write(sys.stdout.fileno(), (json.dumps({"event": "ready", "pid": os.getpid()}) + "\n").encode())
     listener = None if opts.listen_fd is None else socket.socket(fileno=opts.listen_fd)
     judges = None if opts.judge_fd is None else socket.socket(fileno=opts.judge_fd)

@@ -362,7 +362,7 @@ def test_the_zygote_moves_its_memory_onto_huge_pages() -> None:
 # What a graded kernel sees of itself: its pid, the processes it can see, its uids, whether it
 # may write its files and /tmp, its capabilities. Sleeps so that the test can look at it from outside.
 SELF_VIEW = (
-    "import json, os, time\n"
+    "import gc, json, os, time\n"
     "status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
     "open('data/given.txt', 'a').write('more')\n"
     "open('new.txt', 'w').write('new')\n"
@@ -370,7 +370,8 @@ SELF_VIEW = (
     "view = {'pid': os.getpid(), 'seen': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),\n"
     "        'uid_map': open('/proc/self/uid_map').read().split(), 'uid': os.getuid(),\n"
     "        'given': open('data/given.txt').read(), 'caps': status['CapEff'].strip(),\n"
-    "        'bounding': status['CapBnd'].strip(), 'no_new_privs': status['NoNewPrivs'].strip()}\n"
+    "        'bounding': status['CapBnd'].strip(), 'no_new_privs': status['NoNewPrivs'].strip(),\n"
+    "        'gc': gc.isenabled()}\n"
     "print('VIEW', json.dumps(view))\n"
     "time.sleep(4)\n"
 )
@@ -417,7 +418,8 @@ def test_a_kernel_is_pid_one_of_its_own_namespace_owns_its_files_and_holds_no_ca
     """As root the zygote forks each job straight into a new PID namespace (one fork per
     kernel); without root, or told not to, each job forks a middle process. Either way the
     kernel must be the init of a namespace of its own, see nothing else, run as the job's own
-    uid without any capability, and be able to write its files and /tmp."""
+    uid without any capability, and be able to write its files and /tmp. Its garbage
+    collector is on (the zygote imports with it off)."""
     import json
     import threading
 
@@ -459,6 +461,7 @@ def test_a_kernel_is_pid_one_of_its_own_namespace_owns_its_files_and_holds_no_ca
     view = json.loads(printed.split("VIEW ", 1)[1].splitlines()[0])
     assert view["pid"] == 1 and view["seen"] == [1], f"the kernel sees other processes: {view}"
     assert view["given"] == "givenmore", "the kernel could not write the files it was given"
+    assert view["gc"] is True, "the kernel's garbage collector is off"
     assert view["caps"] == view["bounding"] == "0000000000000000" and view["no_new_privs"] == "1"
     assert view["uid"] == 0 and view["uid_map"][:1] == ["0"], "root inside is not mapped to the job's uid"
     if os.geteuid() == 0:
@@ -617,3 +620,118 @@ def test_folders_of_pools_whose_grader_died_are_removed(tmp_path: Path) -> None:
     pool.remove_abandoned_pools(tmp_path)
     assert not folders["dead"].exists() and not (tmp_path / f"{folders['dead'].name}-empty").exists()
     assert folders["alive"].is_dir() and folders["unknown"].is_dir()
+
+
+# A notebook that reports when its kernel started and when its last cell ran, in seconds
+# since boot (the kernel's /proc is its own, its clock is the machine's).
+TIMED = [
+    "import os\n"
+    "tick = os.sysconf('SC_CLK_TCK')\n"
+    "print('STARTED', int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]) / tick)",
+    "import time\ntime.sleep(1.5)",
+    "print('ENDED', float(open('/proc/uptime').read().split()[0]))",
+]
+
+
+def kernel_times(text: str) -> tuple[float, float]:
+    outputs = "".join(o.get("text", "") for c in nbformat.reads(text, 4).cells for o in c.get("outputs", []))
+    fields = dict(line.split() for line in outputs.splitlines() if line.startswith(("STARTED", "ENDED")))
+    return float(fields["STARTED"]), float(fields["ENDED"])
+
+
+def test_a_worker_asks_for_its_next_kernel_while_the_current_notebook_runs(graded: dict[str, Course]) -> None:
+    """A kernel's start (fork, namespaces, IPython) should not keep a worker waiting: while
+    one notebook runs, the kernel of the next one the worker holds is already starting. Each
+    kernel still serves exactly one notebook, with its own files."""
+    from autograder.parallel import LocalRunner, run_notebook
+
+    course = graded["serial"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in TIMED])
+    nb.cells.append(nbformat.v4.new_code_cell("print('FILE', open('mine.txt').read())"))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    runner = LocalRunner(1, course.config)
+    try:
+        futures = [
+            runner.submit(
+                run_notebook, nbformat.writes(nb), {"mine.txt": f"notebook {n}".encode()}, course.config, []
+            )
+            for n in range(3)
+        ]
+        texts = [future.result(timeout=300)["notebook"] for future in futures]
+    finally:
+        runner.close()
+    for n, notebook in enumerate(texts):
+        assert f"FILE notebook {n}" in notebook, notebook[-2000:]
+    times = [kernel_times(notebook) for notebook in texts]
+    for (_, ended), (started_next, _) in zip(times, times[1:], strict=False):
+        late = started_next - ended
+        assert late < 0, f"the next kernel started {late:.2f} s after the notebook before it ended"
+    assert len({started for started, _ in times}) == 3, "a kernel served two notebooks"
+
+
+def answer_or_die(value: int) -> int:
+    """Run in a local worker: answer `value`, or end the worker's process when it is negative."""
+    if value < 0:
+        os._exit(3)
+    return value
+
+
+def test_a_worker_that_dies_loses_only_the_task_it_ran() -> None:
+    """A worker that dies (a crash, the kernel's OOM killer) fails the task it was running;
+    the tasks it held behind it, and all later ones, go to a new worker."""
+    from autograder.parallel import LocalRunner, WorkerEnded
+
+    runner = LocalRunner(1)
+    try:
+        futures = [runner.submit(answer_or_die, value) for value in (1, 2, -1, 4, 5, 6)]
+        with pytest.raises(WorkerEnded, match="exit status 3"):
+            futures[2].result(timeout=120)
+        answers = [future.result(timeout=120) for n, future in enumerate(futures) if n != 2]
+    finally:
+        runner.close()
+    assert answers == [1, 2, 4, 5, 6]
+
+
+def test_closing_the_runner_cancels_what_no_worker_holds() -> None:
+    """An interrupted grading run stops soon: what no worker holds yet is cancelled, and a
+    worker ends after its current task without running the ones it held."""
+    from concurrent.futures import CancelledError
+
+    from autograder.parallel import LocalRunner
+
+    runner = LocalRunner(1)
+    futures = [runner.submit(time.sleep, 0.5) for _ in range(8)]
+    futures[0].result(timeout=120)
+    runner.close()
+    outcomes = []
+    for future in futures:
+        try:
+            outcomes.append(future.result(timeout=1))
+        except CancelledError:
+            outcomes.append("cancelled")
+        except Exception as exc:  # noqa: BLE001
+            outcomes.append(type(exc).__name__)
+    assert outcomes[0] is None
+    assert outcomes.count("cancelled") >= 8 - 1 - 3, outcomes  # at most HELD tasks were held
+    assert set(outcomes[1:]) <= {None, "cancelled", "WorkerEnded"}, outcomes
+
+
+def test_a_kernel_asked_for_ahead_and_never_used_is_ended(graded: dict[str, Course]) -> None:
+    """A worker told to stop ends the kernels it asked for ahead, not only at its exit."""
+    from autograder import pool
+    from autograder.parallel import NotebookRun
+
+    config = graded["serial"].config
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    run = NotebookRun(nbformat.writes(nb), {}, config)
+    run.ask_for_kernel()
+    assert run.km is not None, "no kernel was asked for"
+    job = run.km._job
+    assert pool._POOL is not None
+    pool._POOL.started(job)  # it listens: a kernel, running
+    run.abandon()
+    deadline = time.monotonic() + 20
+    while pool._POOL.exit_status(job) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool._POOL.exit_status(job) is not None, "the kernel asked for ahead outlived its run"
