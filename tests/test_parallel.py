@@ -440,7 +440,9 @@ def test_a_kernel_is_pid_one_of_its_own_namespace_owns_its_files_and_holds_no_ca
         deadline = time.monotonic() + 60
         jobs: list[int] = []
         below: list[int] = []
-        while not (below or direct and jobs) and time.monotonic() < deadline:  # a middle forks later
+        # once the kernel listens: while the zygote imports, a library may run a short-lived
+        # child of its own (matplotlib's font cache runs fc-list)
+        while not (own._started and (below or direct and jobs)) and time.monotonic() < deadline:
             time.sleep(0.1)
             zygote = zygote_process(own)
             jobs = children_of(zygote) if zygote else []
