@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, as_completed
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
@@ -241,6 +241,7 @@ class ReplayExecute(ResilientExecute):
 
 # -- where notebooks run ------------------------------------------------------------------
 Task = tuple[Future, Callable[..., Any], tuple[Any, ...]]  # a future, and the call that answers it
+Sent = tuple[int, Callable[..., Any], tuple[Any, ...]]  # a task as a worker gets it: ref, call
 
 
 class LocalRunner:
@@ -343,9 +344,11 @@ class LocalRunner:
                     running = min(held)  # a worker runs its tasks in the order it got them
                     ended = f"the worker process ended ({worker.exit_status()}) while it ran this task"
                     held.pop(running)[0].set_exception(WorkerEnded(ended))
-                    if not self._closing:
-                        again = [held.pop(ref) for ref in sorted(held)]
-                    fail(held, WorkerEnded("not run: the grading run was closed"))
+                    if self._closing:
+                        fail(held.values(), WorkerEnded("not run: the grading run was closed"))
+                    else:
+                        again = [held[ref] for ref in sorted(held)]
+                    held.clear()
                     worker = None
                     continue
                 ref, value, error = answer
@@ -355,8 +358,8 @@ class LocalRunner:
                 else:
                     future.set_result(value)
             except Exception as exc:  # noqa: BLE001 - e.g. no worker could be started: fail, go on
-                fail(held, exc)
-                fail({n: task for n, task in enumerate(again)}, exc)
+                fail([*held.values(), *again], exc)
+                held.clear()
                 again = []
                 if worker is not None:
                     worker.kill()
@@ -366,10 +369,9 @@ class LocalRunner:
             worker.answer(None)  # waits until it has ended
 
 
-def fail(held: dict[int, Task], error: BaseException) -> None:
-    for future, _, _ in held.values():
+def fail(tasks: Iterable[Task], error: BaseException) -> None:
+    for future, _, _ in tasks:
         future.set_exception(error)
-    held.clear()
 
 
 HELD = 3  # tasks a local worker holds: the one it runs, the next (its kernel starting), one more
@@ -395,7 +397,7 @@ class Worker:
         self._answers = reader
         self._stopped = False
 
-    def send(self, task: tuple[int, Callable[..., Any], tuple[Any, ...]]) -> None:
+    def send(self, task: Sent) -> None:
         self._tasks.put(task)
 
     def stop(self) -> None:
@@ -435,7 +437,7 @@ def serve(tasks: Any, answers: Any, address: str | None) -> None:
     kernel of the notebook after the current one, if it holds one already, is asked for
     before the current one runs (`NotebookRun`); a task of None ends the worker."""
     use_zygote_at(address)
-    held: deque[tuple[int, Callable[..., Any], tuple[Any, ...]]] = deque()
+    held: deque[Sent] = deque()
     runs: dict[int, NotebookRun] = {}  # task ref -> its run, kernel asked for
     while True:
         while not held or not tasks.empty():
@@ -447,10 +449,8 @@ def serve(tasks: Any, answers: Any, address: str | None) -> None:
             held.append(task)
         ref, fn, args = held.popleft()
         try:
+            ask_ahead((ref, fn, args), runs)  # unless asked for already, while the task before ran
             run = runs.pop(ref, None)
-            if run is None and fn is run_notebook:
-                run = NotebookRun(*args[:3])
-                run.ask_for_kernel()
             if held:
                 ask_ahead(held[0], runs)
             value = run.finish(*args[3:]) if run is not None else fn(*args)
@@ -463,8 +463,8 @@ def serve(tasks: Any, answers: Any, address: str | None) -> None:
             answers.send((ref, None, RuntimeError(f"the answer could not be sent back: {exc!r}")))
 
 
-def ask_ahead(task: tuple[int, Callable[..., Any], tuple[Any, ...]], runs: dict[int, NotebookRun]) -> None:
-    """Prepare a held notebook's run and ask for its kernel (see `serve`)."""
+def ask_ahead(task: Sent, runs: dict[int, NotebookRun]) -> None:
+    """Prepare a notebook's run and ask for its kernel, once (see `serve`)."""
     ref, fn, args = task
     if fn is run_notebook and ref not in runs:
         try:
