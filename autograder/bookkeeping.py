@@ -6,11 +6,12 @@ output limits, metadata checks), what is left of nbgrader's `autograde` is bookk
 lay out autograded/<student>/<assignment>/ and write the grades, comments and late
 penalties. nbgrader does that with a fresh database engine for each step, a dozen per
 submission, and it was most of the grading process's time. `Bookkeeper` does the same
-writes through one gradebook session that stays open for the whole run, applying
-nbgrader's own rules (`nbgrader.utils.determine_grade`, its checksums, the configured
-late-submission plugin). The rows of a new submission and its automatic grades and
-comments are written as bulk statements on nbgrader's own tables rather than one ORM
-object per row; the scores are read back as nbgrader's SQL computes them.
+writes through one gradebook session that stays open for the whole run, one transaction
+(one commit) per submission, applying nbgrader's own rules
+(`nbgrader.utils.determine_grade`, its checksums, the configured late-submission
+plugin). The rows of a new submission and its automatic grades and comments are written
+as bulk statements on nbgrader's own tables rather than one ORM object per row; the
+scores are read back as nbgrader's SQL computes them.
 
 It takes the common case only: every notebook of the assignment submitted and run
 ahead, no convert hooks or excluded students, nbgrader's autograde steps in their usual
@@ -147,11 +148,9 @@ class Bookkeeper:
             shutil.rmtree(dest)  # regraded: forced, or resubmitted (nbgrader removes it too)
         self._copy(find_all_files(str(submitted), [*self.ignore, "*.ipynb"]), submitted, dest)
 
-        gb.update_or_create_student(student)
-        timestamp = self.coursedir.get_existing_timestamp(str(submitted))
-        extra = {"timestamp": timestamp} if timestamp else {}
+        self._add_student(student)
         self._add_submission(student)
-        submission = gb.update_or_create_submission(assignment, student, **extra)  # finds it now
+        submission = self._submission(student, self.coursedir.get_existing_timestamp(str(submitted)))
 
         source = self.course.source / assignment
         shipped = find_all_files(str(source), [*self.ignore, "*.ipynb"])
@@ -173,7 +172,34 @@ class Bookkeeper:
                 os.chmod(os.path.join(folder, filename), self.permissions)
         recorded = self.scores(submission, kept)
         recorded.notebooks = written
+        gb.db.commit()  # the submission's only commit: its rows are saved all together or not at all
         return recorded
+
+    def _add_student(self, student: str) -> None:
+        """nbgrader's `update_or_create_student` for a student id alone (this gradebook has no
+        authenticator to tell), without its commit."""
+        from nbgrader.api import Student
+        from sqlalchemy import insert, select
+
+        db = self.gradebook.db
+        if db.execute(select(Student.id).where(Student.id == student)).first() is None:
+            db.execute(insert(Student.__table__), [{"id": student}])
+
+    def _submission(self, student: str, timestamp: str | None) -> Any:
+        """nbgrader's `update_or_create_submission` for the submission `_add_submission` made
+        sure of: the gradebook's SubmittedAssignment, its timestamp set when there is one,
+        without its commit."""
+        from nbgrader.api import SubmittedAssignment
+        from nbgrader.utils import parse_utc
+
+        submission = (
+            self.gradebook.db.query(SubmittedAssignment)
+            .filter_by(assignment_id=self._assignment.id, student_id=student)
+            .one()
+        )
+        if timestamp:
+            submission.timestamp = parse_utc(timestamp)
+        return submission
 
     def _add_submission(self, student: str) -> None:
         """nbgrader's `add_submission`, unless the student has a submission already: the
@@ -276,7 +302,6 @@ class Bookkeeper:
         if new_comments:
             set_comment = update(comment).where(comment.c.id == bindparam("row"))
             db.execute(set_comment.values(auto_comment=bindparam("text")), new_comments)
-        db.commit()
         return kept
 
     def _late_penalty(self, student: str, notebook: str, submitted_id: str, submission: Any) -> None:
@@ -290,7 +315,6 @@ class Bookkeeper:
             table = SubmittedNotebook.__table__
             db = self.gradebook.db
             db.execute(update(table).where(table.c.id == submitted_id).values(late_submission_penalty=None))
-            db.commit()
             return
         saved = self.gradebook.find_submission_notebook(notebook, self.assignment, student)
         saved.late_submission_penalty = None
@@ -299,7 +323,6 @@ class Bookkeeper:
         penalty = step.plugin_inst.late_submission_penalty(student, saved.score, late)
         if penalty is not None:
             saved.late_submission_penalty = min(max(penalty, 0), saved.score)
-        self.gradebook.db.commit()
 
     def scores(self, submission: Any, kept: list[str] | None = None) -> Recorded:
         """The score of `submission` (its gradebook SubmittedAssignment) as the gradebook now
@@ -311,9 +334,7 @@ class Bookkeeper:
         score, max_score = self.gradebook.db.execute(
             both.where(SubmittedAssignment.id == submission.id)
         ).one()
-        recorded = Recorded(score, max_score, failed_checks(submission), kept or [])
-        self.gradebook.db.commit()
-        return recorded
+        return Recorded(score, max_score, failed_checks(submission), kept or [])
 
 
 def failed_checks(submission: Any) -> list[str]:

@@ -799,8 +799,9 @@ def main(argv: list[str] | None = None) -> None:
         pass
     # Everything loaded so far lives as long as the zygote: keep it out of the garbage
     # collector's sight, or every kernel's first full collection walks (and so copies,
-    # page by page) the whole inherited heap.
-    gc.collect()
+    # page by page) the whole inherited heap. No collection first: it took 0.3 to 0.5 s of
+    # the start-up (450,000 objects walked) to free about 39,000 cycles (a few MiB, no open
+    # files among them) that, frozen, no kernel ever touches.
     gc.freeze()
     gc.enable()  # kernels collect garbage as any Python does
     os.write(sys.stdout.fileno(), (json.dumps({"event": "ready", "pid": os.getpid()}) + "\n").encode())
