@@ -20,6 +20,11 @@ Two figures, as the code cells are timed in two ways:
 * one notebook at a time (a third copy of the batch graded with one worker, no other
   kernel running cells beside it): the student's own run time, and the stricter figure.
 
+The speed of this shared machine drifts by 10 to 25 % over minutes, so a one-worker run
+made after the all-workers run can land in a faster or slower phase. `--rounds K` grades
+fresh copies of the batch K times each way, in the order AB BA AB ..., so that a steady
+drift weighs on both sides alike, and prints every round beside the pooled figures.
+
 Needs `rlgrade build` to have generated demo/submitted/ (it is in git).
 """
 
@@ -129,6 +134,22 @@ def scores(db: Path) -> dict[str, dict[str, float | None]]:
     return found
 
 
+def grade_copy(pristine: Path, target: Path, workers: int | None) -> tuple[float, float, float, dict]:
+    """Grade a fresh copy of the course `pristine` at `target` with our command; returns its
+    wall time, its time in code cells, its time per notebook outside them and its scores."""
+    from autograder.course import Course
+    from autograder.grading import autograde
+
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(pristine, target)
+    start = time.monotonic()
+    results = autograde(Course(target), "bench", workers=workers, progress=False)
+    wall = time.monotonic() - start
+    cells = sum(r.cell_seconds for r in results)
+    outside = sum(r.kernel_seconds for r in results) / len(results)
+    return wall, cells, outside, scores(target / "gradebook.db")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,14 +162,18 @@ def main() -> None:
     parser.add_argument(
         "--skip-alone", action="store_true", help="do not time the cells one notebook at a time (see above)"
     )
+    parser.add_argument("--rounds", type=int, default=1, help="our runs each way, alternated (see above)")
     opts = parser.parse_args()
     assignment, notebook = opts.notebook.split("/")
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     workers = opts.workers or os.cpu_count() or 1
 
+    if opts.rounds < 1:
+        raise SystemExit("--rounds must be at least 1")
+
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        plain, ours, alone = Path(tmp, "plain"), Path(tmp, "ours"), Path(tmp, "alone")
+        plain, ours = Path(tmp, "plain"), Path(tmp, "ours")
         make_course(plain, assignment, notebook, plain=True, timeout=opts.timeout)
         make_course(ours, assignment, notebook, plain=False, timeout=opts.timeout)
         from autograder.cli import main as rlgrade
@@ -163,8 +188,6 @@ def main() -> None:
         )
         kinds = submit_all(plain, opts.submissions, assignment, notebook)
         shutil.copytree(plain / "submitted", ours / "submitted")
-        if not opts.skip_alone:
-            shutil.copytree(ours, alone)
         print(
             f"{opts.submissions} submissions of {opts.notebook}: "
             + ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds.values()).items()))
@@ -185,23 +208,25 @@ def main() -> None:
             if done.returncode != 0:
                 print(f"plain nbgrader exited with {done.returncode} (some submissions failed, as expected)")
 
-        from autograder.course import Course
-        from autograder.grading import autograde
-
-        start = time.monotonic()
-        results = autograde(Course(ours), "bench", workers=opts.workers, progress=False)
-        ours_wall = time.monotonic() - start
-        cell_seconds = sum(r.cell_seconds for r in results)
-        kernel_fixed = sum(r.kernel_seconds for r in results) / len(results)  # per notebook
-
-        ours_scores = scores(ours / "gradebook.db")
-        alone_cells = None
-        if not opts.skip_alone:
-            results_alone = autograde(Course(alone), "bench", workers=1, progress=False)
-            alone_cells = sum(r.cell_seconds for r in results_alone)
-            if scores(alone / "gradebook.db") != ours_scores:
-                raise SystemExit("FAIL: one worker and all workers scored differently")
+        runs: dict[str, list[tuple[float, float, float]]] = {"all": [], "alone": []}
+        ours_scores = None
+        for round_ in range(opts.rounds):
+            ways = ["all", "alone"] if round_ % 2 == 0 else ["alone", "all"]
+            if opts.skip_alone:
+                ways = ["all"]
+            for way in ways:
+                slots = opts.workers if way == "all" else 1
+                wall, cells, outside, scored = grade_copy(ours, Path(tmp, way), slots)
+                if ours_scores is not None and scored != ours_scores:
+                    raise SystemExit(f"FAIL: round {round_ + 1} ({way}) scored unlike the first run")
+                ours_scores = scored
+                runs[way].append((wall, cells, outside))
+        assert ours_scores is not None
         n = opts.submissions
+        ours_wall = sum(r[0] for r in runs["all"]) / opts.rounds
+        cell_seconds = sum(r[1] for r in runs["all"]) / opts.rounds
+        kernel_fixed = sum(r[2] for r in runs["all"]) / opts.rounds
+        alone_cells = sum(r[1] for r in runs["alone"]) / opts.rounds if runs["alone"] else None
 
         def row(label: str, plain_value: str, ours_value: str) -> None:
             print(f"{label:28s} {plain_value if plain_wall is not None else '-':>15s} {ours_value:>10s}")
@@ -226,6 +251,14 @@ def main() -> None:
         print(f"(time in code cells over all submissions, measured by rlgrade: {cell_seconds:.1f} s,")
         print(f" {workers} notebooks at a time", end="")
         print(f"; one at a time: {alone_cells:.1f} s)" if alone_cells is not None else ")")
+        if opts.rounds > 1:
+            print(f"(rlgrade's figures above: the mean of {opts.rounds} rounds)")
+            for i, (wall, cells, _) in enumerate(runs["all"]):
+                line = f"  round {i + 1}: wall {wall:.1f} s, overhead {(workers * wall - cells) / n:.3f} s"
+                if runs["alone"]:
+                    alone_i = runs["alone"][i][1]
+                    line += f", {(workers * wall - alone_i) / n:.3f} s against cells alone ({alone_i:.1f} s)"
+                print(line)
         print(
             "rlgrade's time per notebook outside its cells, in its worker (files, waiting for its "
             f"kernel, stopping it): {kernel_fixed:.3f} s"
