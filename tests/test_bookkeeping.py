@@ -222,3 +222,28 @@ def test_a_late_resubmission_is_penalised_by_its_new_score(courses: dict[str, Co
     penalty, score = ours[("notebook", "late", "add")]
     assert penalty == score == 0.25 and before == (3.0, 3.0)
     assert ours[("submission", "late")][1] > 0
+
+
+def test_a_submission_whose_recording_fails_leaves_no_rows(courses: dict[str, Course]) -> None:
+    """One transaction per submission: when recording stops half-way (here its notebook
+    text is unreadable, after its student and submission rows were written), nothing of it
+    stays in the gradebook or in autograded/ (the caller then grades it with nbgrader's steps)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from autograder.bookkeeping import Bookkeeper
+
+    course = courses["ours"]
+    submit(course, "torn", "ada", RIGHT, ON_TIME, None)
+    prepare(course, "mix", "torn")
+    keeper = Bookkeeper(course, "mix", course.api(submitted_directory=course.prepared.name))
+    try:
+        with pytest.raises(ValueError):
+            keeper.record("torn", {"activations": "not a notebook", "add": "not a notebook"})
+    finally:
+        keeper.close()
+    settings = course.config.CourseDirectory
+    with Gradebook(settings.db_url, settings.course_id) as gb:
+        with pytest.raises(MissingEntry):
+            gb.find_student("torn")
+        assert [s.student_id for s in gb.assignment_submissions("mix") if s.student_id == "torn"] == []
+    assert not (course.autograded / "torn" / "mix").exists()
