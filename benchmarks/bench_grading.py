@@ -23,7 +23,7 @@ Two figures, as the code cells are timed in two ways:
 The speed of this shared machine drifts by 10 to 25 % over minutes, so a one-worker run
 made after the all-workers run can land in a faster or slower phase. `--rounds K` grades
 fresh copies of the batch K times each way, in the order AB BA AB ..., so that a steady
-drift weighs on both sides alike, and prints every round beside the pooled figures.
+drift weighs on both sides alike, and prints every round beside the rounds' mean.
 
 Needs `rlgrade build` to have generated demo/submitted/ (it is in git).
 """
