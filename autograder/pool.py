@@ -47,7 +47,35 @@ class QuickStartClient(AsyncKernelClient):
     """jupyter_client's client, minus its fixed waits of 0.2 s (for IOPub to connect, then
     for late IOPub messages): a forked kernel answers within milliseconds, so ask again
     at short intervals instead. Late IOPub messages (the status of the kernel_info request)
-    are left in the queue: nbclient skips every message that is not about its own request."""
+    are left in the queue: nbclient skips every message that is not about its own request.
+
+    It opens only the channels a grader uses: no stdin (nbclient never allows input) and no
+    heartbeat (its kernel manager tells whether the kernel lives), each a socket, and the
+    heartbeat a thread with an event loop of its own, for every notebook. `ready_reply` keeps
+    the kernel_info reply that showed the kernel ready, so that the executor need not ask again
+    (`autograder.preprocessors.ResilientExecute`)."""
+
+    ready_reply: dict[str, Any] | None = None
+
+    def start_channels(
+        self,
+        shell: bool = True,
+        iopub: bool = True,
+        stdin: bool = False,
+        hb: bool = False,
+        control: bool = True,
+    ) -> None:
+        """The channels asked for, but never stdin or the heartbeat (see the class doc)."""
+        super().start_channels(shell=shell, iopub=iopub, stdin=False, hb=False, control=control)
+
+    def stop_channels(self) -> None:
+        # jupyter_client's version makes every channel it never started (a socket each) to ask
+        # whether it runs; these are the only ones that can
+        for channel in (self._shell_channel, self._iopub_channel, self._control_channel):
+            if channel is not None and channel.is_alive():
+                channel.stop()
+        if self._created_context and not self.context.closed:
+            self.context.destroy(linger=100)
 
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout or START_TIMEOUT_S)
@@ -64,6 +92,7 @@ class QuickStartClient(AsyncKernelClient):
                     pass
                 else:
                     self._handle_kernel_info_reply(reply)
+                    self.ready_reply = reply
                     return
             if not await self._async_is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")

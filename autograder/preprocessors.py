@@ -145,10 +145,27 @@ class ResilientExecute(Execute):
         self._output_bytes: dict[int, int] = {}
         self.cell_seconds = 0.0  # wall time spent running code cells (the student's own run time)
         try:
-            return super().preprocess(nb, resources, km)
+            return self._execute(nb, resources, km)
         except DeadKernelError:
             # Raised again while shutting down the kernel that already died.
             return nb, resources
+
+    def _execute(self, nb: NotebookNode, resources: Any, km: Any) -> Any:
+        """nbconvert's `ExecutePreprocessor.preprocess`, except that it does not ask a kernel
+        for its kernel_info when its client kept the reply that showed it ready
+        (`autograder.pool.QuickStartClient.ready_reply`): one request fewer per notebook."""
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        with self.setup_kernel():
+            assert self.kc is not None
+            info = getattr(self.kc, "ready_reply", None) or self.wait_for_reply(self.kc.kernel_info())
+            assert info is not None
+            self.nb.metadata["language_info"] = info["content"]["language_info"]
+            for index, cell in enumerate(self.nb.cells):
+                self.preprocess_cell(cell, resources, index)
+        self.set_widgets_metadata()
+        return self.nb, self.resources
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
         if cell.cell_type != "code":

@@ -147,3 +147,31 @@ def test_the_loops_kernel_alive_check_answers_as_jupyter_client_without_an_event
     executor = Checked(config=config)
     executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     assert answers == [(True, True), (False, False)]
+
+
+def test_a_warm_kernel_is_asked_for_its_info_once_and_gets_only_the_channels_a_grader_uses(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply that showed the kernel ready also gives the notebook its language_info, and the
+    client opens no stdin or heartbeat channel; input() still fails at once, as nbclient has it."""
+    asked: list[str] = []
+    clients: list[pool.QuickStartClient] = []
+    ask, start = pool.QuickStartClient.kernel_info, pool.QuickStartClient.start_channels
+
+    def counted(self: pool.QuickStartClient) -> str:
+        asked.append("kernel_info")
+        return ask(self)
+
+    def kept(self: pool.QuickStartClient, *args: Any, **kwargs: Any) -> None:
+        clients.append(self)
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(pool.QuickStartClient, "kernel_info", counted)
+    monkeypatch.setattr(pool.QuickStartClient, "start_channels", kept)
+    _, ran = run(ResilientExecute, ["print('hello')", "input('your name? ')"], config, tmp_path)
+    assert len(clients) == 1
+    assert len(asked) == 1, "the kernel was asked for its info again"
+    assert ran.metadata["language_info"]["name"] == "python"
+    assert clients[0]._stdin_channel is None and clients[0]._hb_channel is None
+    assert ran.cells[0].outputs[0]["text"] == "hello\n"
+    assert ran.cells[1].outputs[-1]["ename"] == "StdinNotImplementedError"
