@@ -169,6 +169,18 @@ def test_one_zygote_serves_many_kernels_even_when_they_are_killed(graded: dict[s
     assert all("1 / 1 points" in run["notebook"] for run in runs)
 
 
+def test_the_text_a_worker_is_sent_reads_back_as_the_sanitized_notebook(graded: dict[str, Course]) -> None:
+    from autograder.parallel import notebook_text, sanitized
+
+    course = graded["serial"]
+    nb = sanitized(course, "gate", "right", course.prepared / "right" / "gate" / "relu.ipynb")
+    nb.cells.append(nbformat.v4.new_markdown_cell("$\\nabla_\\theta$ é \\u2207 \\ud83d\\ude00"))
+    nb.cells[-1].metadata["odd"] = [float("nan"), "line one\nline two", {"nested": None}]
+    text = notebook_text(nb)
+    assert nbformat.v4.reads(text) == nbformat.v4.reads(nbformat.v4.writes(nb))
+    assert "é" in text  # as it is, not escaped
+
+
 def run_in_pooled_kernel(
     cells: list[str], course: Course, config: Config | None = None
 ) -> list[nbformat.NotebookNode]:
