@@ -19,6 +19,9 @@ Two figures, as the code cells are timed in two ways:
   being started ahead take longer, so this figure counts some of that work as the student's;
 * one notebook at a time (a third copy of the batch graded with one worker, no other
   kernel running cells beside it): the student's own run time, and the stricter figure.
+  It also counts as overhead what the hardware does to two processes at once (on a shared
+  VM, two CPU-bound processes each run slower than one alone); the header prints that
+  slowdown, measured with a plain CPU loop (`parallel_slowdown`), to read this figure by.
 
 The speed of this shared machine drifts by 10 to 25 % over minutes, so a one-worker run
 made after the all-workers run can land in a faster or slower phase. `--rounds K` grades
@@ -150,6 +153,30 @@ def grade_copy(pristine: Path, target: Path, workers: int | None) -> tuple[float
     return wall, cells, outside, scores(target / "gradebook.db")
 
 
+# A fixed, single-threaded piece of CPU work, run in its own Python (`parallel_slowdown`).
+CPU_PROBE = (
+    "import time\nstart = time.monotonic()\nsum(i * i % 7 for i in range(3_000_000))\n"
+    "print(time.monotonic() - start)"
+)
+
+
+def parallel_slowdown(tries: int = 5) -> list[float]:
+    """How much longer a CPU-bound process takes while another one runs beside it, as a ratio
+    to the same process alone, `tries` times (alternating). On a shared VM the two cores can be
+    one physical core's two threads, or share it with other tenants: then two notebooks at
+    once run slower than one alone with no grader in between, and the stricter overhead figure
+    (cells timed alone) counts that slowdown as overhead."""
+
+    def timed(count: int) -> float:
+        probes = [
+            subprocess.Popen([sys.executable, "-c", CPU_PROBE], stdout=subprocess.PIPE, text=True)
+            for _ in range(count)
+        ]
+        return sum(float(p.communicate()[0]) for p in probes) / count
+
+    return [timed(2) / timed(1) for _ in range(tries)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -193,6 +220,11 @@ def main() -> None:
             + ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds.values()).items()))
         )
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+        ratios = sorted(parallel_slowdown())
+        print(
+            f"machine: two CPU-bound processes at once each take x{ratios[len(ratios) // 2]:.2f} the time "
+            f"of one alone (median of {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
 
         plain_wall = None
         if not opts.skip_plain:
