@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -92,8 +93,10 @@ def execute_cell(
     cell_index: int,
     execution_count: int | None,
     store_history: bool,
+    wait: Callable[[NotebookClient, NotebookNode, int, str], dict[str, Any]] | None = None,
 ) -> NotebookNode:
-    """nbclient's `execute_cell`, as one polling loop (see the module doc)."""
+    """nbclient's `execute_cell`, as one polling loop (see the module doc). `wait` collects
+    the outputs and returns the reply (by default `wait_for_cell` on the kernel's sockets)."""
     if cell.cell_type != "code" or not cell.source.strip():
         return cell
     if client.skip_cells_with_tag in cell.metadata.get("tags", []):
@@ -102,14 +105,16 @@ def execute_cell(
         cell["metadata"]["execution"] = {}
     tagged = "raises-exception" in cell.metadata.get("tags", [])
     allows_errors = not client.force_raise_errors and (client.allow_errors or tagged)
-    views = sockets(client)
+    if wait is None:
+        views = sockets(client)
+        wait = lambda client, cell, cell_index, msg_id: wait_for_cell(client, views, cell, cell_index, msg_id)  # noqa: E731
     # jupyter_client's own request; its Session sends on a blocking view of the asyncio socket
     msg_id = client.kc.execute(cell.source, store_history=store_history, stop_on_error=not allows_errors)
     client.code_cells_executed += 1
     cell.outputs = []
     client.clear_before_next_output = False
 
-    reply = wait_for_cell(client, views, cell, cell_index, msg_id)
+    reply = wait(client, cell, cell_index, msg_id)
     if execution_count:
         cell["execution_count"] = execution_count
     if client.on_cell_executed is not None:

@@ -396,16 +396,23 @@ class KernelPool:
                 self._mine.discard(job)
                 self._send({"op": "release", "job": job})
 
-    def start(self, job: str, env: dict[str, str]) -> ForkedKernel:
-        self.ask_to_start(job, env)
+    def start(self, job: str, env: dict[str, str], cell_host: bool = False) -> ForkedKernel:
+        self.ask_to_start(job, env, cell_host)
         return self.started(job)
 
-    def ask_to_start(self, job: str, env: dict[str, str]) -> None:
-        """Have the zygote fork the job's kernel, without waiting for it (see `started`)."""
+    def ask_to_start(self, job: str, env: dict[str, str], cell_host: bool = False) -> None:
+        """Have the zygote fork the job's kernel (or cell host, `autograder.cellhost`),
+        without waiting for it (see `started`)."""
         with self._lock:
             if job not in self._mine or not self._alive():
                 raise PoolError(f"the kernel zygote that {job} was reserved from is gone")
-            self._send({"op": "start", "job": job, "env": env})
+            self._send({"op": "start", "job": job, "env": env, **({"host": "cells"} if cell_host else {})})
+
+    def interrupt(self, job: str) -> None:
+        """Interrupt the running cell of the job's cell host (SIGINT, sent by the zygote)."""
+        with self._lock:
+            if job not in self._exits and self._alive():
+                self._send({"op": "interrupt", "job": job})
 
     def started(self, job: str) -> ForkedKernel:
         """The job's kernel, once it listens (or has ended) after `ask_to_start`."""
@@ -574,11 +581,28 @@ class PooledKernelManager(SandboxedKernelManager):
         provisioner: Any = self.provisioner
         pool = shared_pool(self)
         if self._asked is None:  # not asked for ahead (`_ask`)
-            pool.ask_to_start(self._job, self._kernel_env)
+            pool.ask_to_start(self._job, self._kernel_env, self.cell_host)
         self._asked = None
         provisioner.process = pool.started(self._job)
         provisioner.pid = provisioner.pgid = None
         self._reconcile_connection_info(provisioner.connection_info)
+
+    # Run the cells in a cell host (autograder.cellhost), not a kernel: set by ResilientExecute.
+    cell_host = False
+
+    def client(self, **kwargs: Any) -> Any:
+        if not self.cell_host:
+            return super().client(**kwargs)
+        from autograder.cellhost import SOCKET_NAME, CellHostClient
+
+        return CellHostClient(str(Path(self.runtime_dir) / "conn" / SOCKET_NAME), parent=self)
+
+    async def _async_interrupt_kernel(self) -> None:
+        if not self.cell_host:
+            return await super()._async_interrupt_kernel()
+        shared_pool(self).interrupt(self._job)
+
+    interrupt_kernel = _async_interrupt_kernel
 
     # set by `start_kernel` while `only_ask` is True: the kernel is asked for, not yet waited for
     _asked: tuple[list[str], dict[str, Any]] | None = None
@@ -601,7 +625,7 @@ class PooledKernelManager(SandboxedKernelManager):
         self._attempted_start = True
         kernel_cmd, kw = await self._async_pre_start_kernel(**kw)
         try:
-            shared_pool(self).ask_to_start(self._job, self._kernel_env)
+            shared_pool(self).ask_to_start(self._job, self._kernel_env, self.cell_host)
         except BaseException:
             shared_pool(self).release(self._job)
             raise

@@ -47,6 +47,7 @@ from nbgrader.preprocessors import (
 from traitlets import Bool, Integer
 
 from autograder import direct
+from autograder.cellhost import CellHostClient, wait_for_cell
 
 STDERR_PREFIX = "[stderr] "
 JUDGED = "rlgrade_judged"  # resources key: the records of this notebook were judged already
@@ -75,6 +76,11 @@ class ResilientExecute(Execute):
     warm_kernels = Bool(
         True, help="Fork sandboxed kernels from a zygote that already imported torch (autograder.pool)."
     ).tag(config=True)
+    cell_host = Bool(
+        True,
+        help="With warm kernels: run the cells in a cell host (autograder.cellhost), IPython's shell "
+        "without a Jupyter kernel's transport, instead of a kernel. Off: a real ipykernel kernel.",
+    ).tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -89,6 +95,12 @@ class ResilientExecute(Execute):
             self.kernel_manager_class = SandboxedKernelManager
         else:
             self.kernel_manager_class = AsyncKernelManager
+
+    def create_kernel_manager(self) -> Any:
+        km = super().create_kernel_manager()
+        # the cell host's loop is the direct one (autograder.direct): not where that loop is not
+        km.cell_host = self.cell_host and hasattr(km, "cell_host") and direct.applies(self)
+        return km
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         # The kernel process's own stderr carries start-up chatter only (cell
@@ -214,6 +226,8 @@ class ResilientExecute(Execute):
     ) -> NotebookNode:
         """nbclient's cell execution without its event loop (autograder.direct), when the
         result is the same; else nbclient's own."""
+        if isinstance(self.kc, CellHostClient):
+            return direct.execute_cell(self, cell, cell_index, execution_count, store_history, wait_for_cell)
         if direct.applies(self):
             return direct.execute_cell(self, cell, cell_index, execution_count, store_history)
         return super().execute_cell(cell, cell_index, execution_count, store_history)

@@ -10,7 +10,9 @@ socket its owner made (the workers of a local grading run: one zygote serves the
 
     (on connecting)                                -> {"event": "hello", "pid": P, "limits": {...}}
     {"op": "reserve", "ref": R}                    -> {"event": "reserved", "ref": R, "job": "J", "uid": U}
-    {"op": "start", "job": "J", "env": {...}}       -> {"event": "listening", "job": "J"}
+    {"op": "start", "job": "J", "env": {...}[, "host": "cells"]}
+                                                   -> {"event": "listening", "job": "J"}
+    {"op": "interrupt", "job": "J"}                (SIGINT to a cell host: its running cell)
     {"op": "kill", "job": "J"[, "hard": true]}      (ends the job's whole sandbox)
                                                    -> {"event": "exited", "job": "J", "status": N}
     {"op": "release", "job": "J"}                  (a reserved job that will not start)
@@ -29,7 +31,8 @@ from the zygote and from every other job (`isolate`):
   one job's fork bomb cannot starve another), in a user namespace of its own;
 * resource limits (autograder.confine), every capability dropped, no_new_privs;
 * then ipykernel's IPython kernel (less its debugger) starts on the job's connection file,
-  over Unix sockets.
+  over Unix sockets; or, asked with "host": "cells", a cell host (`autograder.cellhost`):
+  the same IPython shell, sent cells over one Unix socket, without a kernel's transport.
 The kernel is PID 1 of its PID namespace: when it ends, Linux ends every process of the job.
 A zygote running as root forks it straight into a new PID namespace (`PidNamespaces`);
 otherwise the job makes its own namespaces and forks once more, and that middle process
@@ -75,6 +78,7 @@ KERNEL_MODULES = (
     "faulthandler",
     "tornado.platform.asyncio",
     "autograder.engine",
+    "autograder.cellhost",
 )
 # What a course notebook imports, for a zygote not told what its notebooks import
 # (`--preload`). "torch.optim" also takes the first optimizer step (`warm_up`).
@@ -259,6 +263,7 @@ def isolate(jobs: Path, job: str, uid: int | None, limits: dict[str, int], pid_o
             # process of the namespace before the kernel counts as exited, so the job is reported
             # ended only once nothing of it is left.
             signal.signal(signal.SIGTERM, lambda *_: os.kill(kernel, signal.SIGKILL))
+            signal.signal(signal.SIGINT, lambda *_: os.kill(kernel, signal.SIGINT))
             for fd in range(3, 256):
                 try:
                     os.close(fd)
@@ -296,6 +301,27 @@ def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> Non
         app.start()
     finally:
         os._exit(0)
+
+
+def run_cell_host(socket_path: str, env: dict[str, str], listening: int) -> None:
+    """Be a cell host (`autograder.cellhost`) in this (already isolated) process, listening
+    on `socket_path`; never returns. Writes a byte to `listening` once it listens."""
+    from autograder import cellhost
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)  # 1 and 2: the host captures them
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = ["rlgrade-cell-host"]
+    log = os.dup(2)  # the zygote's log: the host captures 2 for the cells
+    try:
+        cellhost.host(socket_path, listening, prepared_kernel_app())
+    except BaseException:  # noqa: BLE001 - to the zygote's log (once the host runs: its worker sees it end)
+        import traceback
+
+        os.write(log, f"rlgrade zygote: a cell host stopped:\n{traceback.format_exc()}".encode())
+        os._exit(70)
+    os._exit(0)
 
 
 @functools.cache
@@ -360,7 +386,7 @@ def prepared_kernel_app() -> object:
     settings = Config({"IPKernelApp": {"kernel_class": kernel_class}, "HistoryManager": {"enabled": False}})
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the zygote's events
         app = kernel_app().instance(config=settings)
-        kernel_class.shell_class.default_value.instance(
+        app.prepared_shell = kernel_class.shell_class.default_value.instance(
             parent=app,
             ipython_dir="",  # the kernel's, under its own HOME, replaces it (see the kernel)
             profile_dir=ProfileDir(),
@@ -455,10 +481,12 @@ def start_job(
     limits: dict[str, int],
     private: list[int],
     namespaces: PidNamespaces,
+    cell_host: bool = False,
 ) -> tuple[int, int]:
     """Fork the job's process; returns its pid (in the zygote) and the read end of the pipe
-    on which the kernel says it listens. `private`: the zygote's own descriptors (its
-    clients' sockets, other jobs' pipes), closed in the job before anything else."""
+    on which the kernel (or the cell host) says it listens. `private`: the zygote's own
+    descriptors (its clients' sockets, other jobs' pipes), closed in the job before anything
+    else."""
     ready_r, ready_w = os.pipe()
     pid = namespaces.fork()
     if pid:
@@ -467,6 +495,10 @@ def start_job(
     try:
         leave_the_loop([ready_r, *private])
         isolate(jobs, job, uid, limits, pid_one=namespaces.direct)
+        if cell_host:
+            from autograder.cellhost import SOCKET_NAME
+
+            run_cell_host(str(jobs / job / "conn" / SOCKET_NAME), env, ready_w)
         run_kernel(str(jobs / job / "conn" / "kernel.json"), env, ready_w)
     except BaseException as exc:  # noqa: BLE001 - report and leave; never return into the zygote loop
         try:
@@ -546,6 +578,7 @@ class Jobs:
                 self.limits,
                 [*private, *self.listening],
                 self.namespaces,
+                cell_host=request.get("host") == "cells",
             )
             self.pid_of[job], self.job_of[pid], self.listening[pipe] = pid, job, job
         elif op == "kill" and job in self.pid_of:
@@ -553,6 +586,8 @@ class Jobs:
             # namespace, SIGKILL always; a middle process turns SIGTERM into that SIGKILL.
             hard = request.get("hard") or self.namespaces.direct
             self.signal(job, signal.SIGKILL if hard else signal.SIGTERM)
+        elif op == "interrupt" and job in self.pid_of:
+            self.signal(job, signal.SIGINT)  # a middle process hands it on to the job
         elif op == "release" and job not in self.pid_of:
             self.forget(job)
 

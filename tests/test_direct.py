@@ -48,7 +48,8 @@ class NbclientExecute(ResilientExecute):
 
 @pytest.fixture(scope="module")
 def config() -> Iterator[Config]:
-    yield Config({"ResilientExecute": {"timeout": 2, "iopub_timeout": 2}})
+    # real kernels: the direct loop is the one over a kernel's sockets (not a cell host's)
+    yield Config({"ResilientExecute": {"timeout": 2, "iopub_timeout": 2, "cell_host": False}})
     pool.close_shared_pool()
 
 

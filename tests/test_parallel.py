@@ -198,6 +198,14 @@ def run_in_pooled_kernel(
     return nbformat.reads(text, 4).cells
 
 
+def real_kernel_config(course: Course) -> Config:
+    """The course's configuration, with graded notebooks run by real ipykernel kernels
+    rather than cell hosts (autograder.cellhost)."""
+    config = copy.deepcopy(course.config)
+    config.ResilientExecute.cell_host = False
+    return config
+
+
 def test_a_graded_kernel_has_no_debugger_yet_shows_every_kind_of_output(graded: dict[str, Course]) -> None:
     """Graded kernels skip ipykernel's debugger and its list of every loaded module (about
     17 ms of copy-on-write faults a kernel). What the constructor still wires up must work:
@@ -212,7 +220,8 @@ def test_a_graded_kernel_has_no_debugger_yet_shows_every_kind_of_output(graded: 
         "raise ValueError('on purpose')",
     ]
     kernel, result, shown, comms, error = (
-        cell.outputs[0] for cell in run_in_pooled_kernel(cells, graded["serial"])
+        cell.outputs[0]
+        for cell in run_in_pooled_kernel(cells, graded["serial"], real_kernel_config(graded["serial"]))
     )
     assert kernel["text"] == "IPythonKernel False False False\n"
     assert result["output_type"] == "execute_result" and result["data"]["text/plain"] == "42"
@@ -297,25 +306,31 @@ def test_the_modules_a_notebook_imports_are_read_as_ipython_reads_its_cells() ->
     assert "torch.optim" not in imported_modules(nb)
 
 
+@pytest.mark.parametrize("cell_host", [False, True], ids=["kernel", "cell host"])
 def test_a_kernel_whose_shell_the_zygote_built_is_set_up_as_if_built_in_the_kernel(
-    graded: dict[str, Course],
+    graded: dict[str, Course], cell_host: bool
 ) -> None:
     """The zygote builds IPython's shell once (`prepared_kernel_app`); each kernel then ties
     its copy to itself, to its own profile folder under its HOME and to its own environment.
     Without that, the shell would point at no kernel, at no profile, and miss TERM & co.
-    (the kernel's environment is replaced before the shell is adopted)."""
+    (the kernel's environment is replaced before the shell is adopted). A cell host
+    (autograder.cellhost) has no kernel, and ties the shell to the rest the same way."""
     cells = [
         "import os, sys\n"
         "ip = get_ipython()\n"
-        "print(ip.kernel.shell is ip, ip.parent is ip.kernel, ip.starting_dir == os.getcwd())",
+        f"print(type(ip.kernel).__name__ == 'NoKernel' if {cell_host} else\n"
+        "      (ip.kernel.shell is ip and ip.parent is ip.kernel),\n"
+        "      ip.starting_dir == os.getcwd())",
         "print(ip.profile_dir.location, ip.ipython_dir)",
         "print(os.environ.get('PAGER'), os.environ.get('TERM'), os.environ['HOME'])",
         "print(sys.modules['__main__'].__dict__ is globals(), __name__, 'torch' in ip._sys_modules_keys)",
         "print(sorted(set(sys.modules) - ip._sys_modules_keys))",
     ]
-    printed = [cell.outputs[0]["text"] for cell in run_in_pooled_kernel(cells, graded["serial"])]
+    config = copy.deepcopy(graded["serial"].config)
+    config.ResilientExecute.cell_host = cell_host
+    printed = [cell.outputs[0]["text"] for cell in run_in_pooled_kernel(cells, graded["serial"], config)]
     assert printed == [
-        "True True True\n",
+        "True True\n",
         "/tmp/.ipython/profile_default /tmp/.ipython\n",
         "cat xterm-color /tmp\n",
         "True __main__ True\n",
