@@ -37,6 +37,7 @@ import select
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 import types
@@ -64,6 +65,16 @@ def pack(message: dict[str, Any]) -> bytes:
     except UnicodeEncodeError:  # any other lone surrogate: escaped
         data = json.dumps(message, default=str).encode()
     return HEADER.pack(len(data)) + data
+
+
+def unpack(data: bytes) -> dict[str, Any] | None:
+    """A frame's message (bytes that are not UTF-8 read as U+FFFD, as a kernel's client
+    reads them); None if it is not a JSON object."""
+    try:
+        message = json.loads(data.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
 
 
 # -- the host's side (in the job's process) ---------------------------------------------------
@@ -238,8 +249,6 @@ class CellHost:
         no_stdin = types.SimpleNamespace(_allow_stdin=False)
         builtins.input = functools.partial(Kernel.raw_input, no_stdin)
         getpass.getpass = functools.partial(Kernel.getpass, no_stdin)
-        import sys
-
         sys.stdout, sys.stderr = self.streams
         publisher.publish("kernel_info_reply", {"status": "ok", "language_info": language_info})
 
@@ -247,9 +256,10 @@ class CellHost:
         reader = self.connection.makefile("rb")
         while (header := reader.read(HEADER.size)) and len(header) == HEADER.size:
             (size,) = HEADER.unpack(header)
-            if size > MAX_FRAME:
+            request = unpack(reader.read(size)) if size <= MAX_FRAME else None
+            if request is None:  # not a worker's request: the stream cannot be trusted any more
                 return
-            self.run(json.loads(reader.read(size)))
+            self.run(request)
             if self.shell.exit_now:  # exit(): a kernel stops once the cell is done; so does the host
                 return
 
@@ -409,11 +419,8 @@ class CellHostClient:
             return None
         data = bytes(self.buffer[HEADER.size : HEADER.size + size])
         del self.buffer[: HEADER.size + size]
-        try:
-            message = json.loads(data.decode("utf-8", "replace"))
-        except ValueError:
-            raise DeadKernelError("the cell host sent a malformed frame") from None
-        if not isinstance(message, dict):
+        message = unpack(data)
+        if message is None:
             raise DeadKernelError("the cell host sent a malformed frame")
         return message
 

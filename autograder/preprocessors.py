@@ -98,8 +98,9 @@ class ResilientExecute(Execute):
 
     def create_kernel_manager(self) -> Any:
         km = super().create_kernel_manager()
-        # the cell host's loop is the direct one (autograder.direct): not where that loop is not
-        km.cell_host = self.cell_host and hasattr(km, "cell_host") and direct.applies(self)
+        if hasattr(km, "cell_host"):  # a pooled kernel's manager
+            # the cell host's loop is the direct one (autograder.direct): not where that loop is not
+            km.cell_host = self.cell_host and direct.applies(self)
         return km
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:

@@ -283,15 +283,21 @@ def exit_code(wait_status: int) -> int:
     return code if code >= 0 else 128 - code
 
 
-def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> None:
-    """Start IPython's kernel (`undebuggable_kernel`) in this (already isolated) process; never returns.
-    Writes a byte to `listening` once its sockets are bound."""
+def enter_job_process(env: dict[str, str], argv: list[str], silenced: tuple[int, ...]) -> None:
+    """Give this job process its environment and command line, the descriptors `silenced`
+    pointing at /dev/null."""
     devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
+    for fd in silenced:
         os.dup2(devnull, fd)
     os.environ.clear()
     os.environ.update(env)
-    sys.argv = ["ipykernel_launcher", "-f", connection_file]
+    sys.argv = argv
+
+
+def run_kernel(connection_file: str, env: dict[str, str], listening: int) -> None:
+    """Start IPython's kernel (`undebuggable_kernel`) in this (already isolated) process; never returns.
+    Writes a byte to `listening` once its sockets are bound."""
+    enter_job_process(env, ["ipykernel_launcher", "-f", connection_file], silenced=(0, 1, 2))
     try:
         app = prepared_kernel_app()
         app.connection_file = connection_file
@@ -308,11 +314,7 @@ def run_cell_host(socket_path: str, env: dict[str, str], listening: int) -> None
     on `socket_path`; never returns. Writes a byte to `listening` once it listens."""
     from autograder import cellhost
 
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)  # 1 and 2: the host captures them
-    os.environ.clear()
-    os.environ.update(env)
-    sys.argv = ["rlgrade-cell-host"]
+    enter_job_process(env, ["rlgrade-cell-host"], silenced=(0,))  # 1 and 2: the host captures them
     log = os.dup(2)  # the zygote's log: the host captures 2 for the cells
     try:
         cellhost.host(socket_path, listening, prepared_kernel_app())
