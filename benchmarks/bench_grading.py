@@ -67,7 +67,11 @@ SNOOP = (
 )
 
 
-def make_course(root: Path, assignment: str, notebook: str, plain: bool, timeout: int) -> None:
+def make_course(
+    root: Path, assignment: str, notebook: str, plain: bool, timeout: int, kernels: bool = False
+) -> None:
+    """A course at `root` holding one lesson notebook; `kernels` makes our command run its
+    cells in real Jupyter kernels instead of cell hosts (see autograder/cellhost.py)."""
     (root / "source" / "bench").mkdir(parents=True)
     shutil.copy(REPO / "source" / assignment / f"{notebook}.ipynb", root / "source" / "bench")
     config = [
@@ -79,6 +83,8 @@ def make_course(root: Path, assignment: str, notebook: str, plain: bool, timeout
         config.append(
             'c.CourseDirectory.db_url = "sqlite:///" + __import__("os").path.abspath("gradebook.db")'
         )
+    if kernels:
+        config.append("c.ResilientExecute.cell_host = False")
     (root / "nbgrader_config.py").write_text("\n".join(config) + "\n")
 
 
@@ -190,6 +196,7 @@ def main() -> None:
         "--skip-alone", action="store_true", help="do not time the cells one notebook at a time (see above)"
     )
     parser.add_argument("--rounds", type=int, default=1, help="our runs each way, alternated (see above)")
+    parser.add_argument("--kernels", action="store_true", help="ours in real Jupyter kernels, not cell hosts")
     opts = parser.parse_args()
     assignment, notebook = opts.notebook.split("/")
     bin_dir = Path(sys.executable).parent
@@ -202,7 +209,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         plain, ours = Path(tmp, "plain"), Path(tmp, "ours")
         make_course(plain, assignment, notebook, plain=True, timeout=opts.timeout)
-        make_course(ours, assignment, notebook, plain=False, timeout=opts.timeout)
+        make_course(ours, assignment, notebook, plain=False, timeout=opts.timeout, kernels=opts.kernels)
         from autograder.cli import main as rlgrade
 
         rlgrade(["--course", str(ours), "build", "bench"])
@@ -219,6 +226,7 @@ def main() -> None:
             f"{opts.submissions} submissions of {opts.notebook}: "
             + ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds.values()).items()))
         )
+        print(f"rlgrade runs cells in {'real Jupyter kernels' if opts.kernels else 'cell hosts'}")
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
         ratios = sorted(parallel_slowdown())
         print(

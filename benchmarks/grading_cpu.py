@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=60)
     parser.add_argument("--notebook", default="module3_neural_networks/activations")
     parser.add_argument("--workers", type=int, default=None, help="default: one per core")
+    parser.add_argument("--kernels", action="store_true", help="real Jupyter kernels, not cell hosts")
     opts = parser.parse_args()
     assignment, notebook = opts.notebook.split("/")
     from autograder.cli import main as rlgrade
@@ -101,7 +102,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="grading-cpu-") as tmp:
         root = Path(tmp, "course")
-        make_course(root, assignment, notebook, plain=False, timeout=60)
+        make_course(root, assignment, notebook, plain=False, timeout=60, kernels=opts.kernels)
         rlgrade(["--course", str(root), "build", "bench"])
         submit_all(root, opts.submissions, assignment, notebook)
         sampler = Sampler()
@@ -143,7 +144,8 @@ def main() -> None:
         (f"zygotes, own ({len(zygotes)})", sum(s.own for s in zygotes)),
         ("kernels, judges (zygotes' children)", sum(s.children for s in zygotes)),
     ]
-    print(f"{n} submissions of {opts.notebook}, graded in {wall:.1f} s on {os.cpu_count()} cores")
+    way = "real kernels" if opts.kernels else "cell hosts"
+    print(f"{n} submissions of {opts.notebook}, graded in {wall:.1f} s on {os.cpu_count()} cores ({way})")
     print(f"{'CPU per submission':34s} {'ms':>7s}")
     for label, seconds in rows:
         print(f"{label:34s} {1000 * seconds / n:7.0f}")
