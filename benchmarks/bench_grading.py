@@ -88,6 +88,11 @@ def make_course(
     (root / "nbgrader_config.py").write_text("\n".join(config) + "\n")
 
 
+def cells_run_in(kernels: bool) -> str:
+    """What runs our command's cells, as `make_course(..., kernels=...)` sets it, for a header."""
+    return "real Jupyter kernels" if kernels else "cell hosts"
+
+
 def submission(kind: str, index: int, assignment: str, notebook: str) -> nbformat.NotebookNode:
     """The notebook of one submission of the given kind."""
     import nbformat
@@ -226,7 +231,7 @@ def main() -> None:
             f"{opts.submissions} submissions of {opts.notebook}: "
             + ", ".join(f"{n} {k}" for k, n in sorted(Counter(kinds.values()).items()))
         )
-        print(f"rlgrade runs cells in {'real Jupyter kernels' if opts.kernels else 'cell hosts'}")
+        print(f"rlgrade runs cells in {cells_run_in(opts.kernels)}")
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
         ratios = sorted(parallel_slowdown())
         print(

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_grading import make_course, submit_all
+from benchmarks.bench_grading import cells_run_in, make_course, submit_all
 
 TICK = os.sysconf("SC_CLK_TCK")
 SAMPLE_S = 0.5
@@ -144,8 +144,10 @@ def main() -> None:
         (f"zygotes, own ({len(zygotes)})", sum(s.own for s in zygotes)),
         ("kernels, judges (zygotes' children)", sum(s.children for s in zygotes)),
     ]
-    way = "real kernels" if opts.kernels else "cell hosts"
-    print(f"{n} submissions of {opts.notebook}, graded in {wall:.1f} s on {os.cpu_count()} cores ({way})")
+    print(
+        f"{n} submissions of {opts.notebook}, graded in {wall:.1f} s on {os.cpu_count()} cores "
+        f"({cells_run_in(opts.kernels)})"
+    )
     print(f"{'CPU per submission':34s} {'ms':>7s}")
     for label, seconds in rows:
         print(f"{label:34s} {1000 * seconds / n:7.0f}")
